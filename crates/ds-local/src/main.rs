@@ -1,0 +1,65 @@
+//! `ds-local` command line: parse flags, bind, serve until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+
+/// The local DialStack platform.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: SocketAddr,
+    /// Where ds-local keeps its database and keys.
+    #[arg(long, default_value = "./.ds-local")]
+    data_dir: PathBuf,
+    /// The platform API key partners' backends use (`sk_test_…`).
+    #[arg(long, default_value = "sk_test_local")]
+    platform_key: String,
+    /// Seed a demo account with users.
+    #[arg(long)]
+    demo: bool,
+    /// Folder with the built web assets (`app/`, `elements/`), as written by `cargo xtask dist`.
+    #[arg(long)]
+    static_dir: Option<PathBuf>,
+    /// Folder with the embedding examples, served under `/examples/`.
+    #[arg(long)]
+    examples_dir: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "ds_local=info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let state = ds_local::AppState::new(ds_local::Config {
+        static_dir: args.static_dir,
+        examples_dir: args.examples_dir,
+    });
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let local = listener.local_addr()?;
+    println!("ds-local listening on http://{local}");
+    axum::serve(listener, ds_local::app(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    println!("ds-local stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("installing a SIGTERM handler works on unix");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}

@@ -1,0 +1,127 @@
+//! `cargo xtask dist`: release builds of the hosted page and of the embed bundle, with sizes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::process::{Env, step};
+
+/// The embed bundle (`dist/elements/`, all files, each brotli-compressed) must stay under this.
+/// Sizes are deterministic, so this is a CI gate, not a benchmark. `DS_EMBED_BUDGET` overrides it
+/// (used to show the gate failing).
+pub const EMBED_BUDGET_BROTLI: u64 = 100_000;
+
+/// The budget in force: `DS_EMBED_BUDGET` (bytes) when set, else [`EMBED_BUDGET_BROTLI`].
+pub fn embed_budget() -> u64 {
+    std::env::var("DS_EMBED_BUDGET").ok().and_then(|v| v.parse().ok()).unwrap_or(EMBED_BUDGET_BROTLI)
+}
+
+/// Raw, gzip and brotli bytes of a set of files.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sizes {
+    pub raw: u64,
+    pub gzip: u64,
+    pub brotli: u64,
+}
+
+impl std::ops::Add for Sizes {
+    type Output = Sizes;
+    fn add(self, other: Sizes) -> Sizes {
+        Sizes { raw: self.raw + other.raw, gzip: self.gzip + other.gzip, brotli: self.brotli + other.brotli }
+    }
+}
+
+/// Sizes of the two deliverables.
+#[derive(Debug, Clone, Copy)]
+pub struct DistSizes {
+    pub app: Sizes,
+    pub elements: Sizes,
+}
+
+pub fn run(env: &Env) -> anyhow::Result<DistSizes> {
+    step("dist: hosted softphone page (trunk build --release) -> dist/app/");
+    env.command("trunk").args(["build", "--release"]).run()?;
+
+    step("dist: embed bundle -> dist/elements/");
+    build_elements(env)?;
+
+    let app = dir_sizes(&env.root.join("dist/app"))?;
+    let elements = dir_sizes(&env.root.join("dist/elements"))?;
+    println!("    {:<20} {:>10} {:>10} {:>10}", "bundle", "raw", "gzip", "brotli");
+    for (name, s) in [("dist/app", app), ("dist/elements", elements)] {
+        println!("    {name:<20} {:>10} {:>10} {:>10}", kb(s.raw), kb(s.gzip), kb(s.brotli));
+    }
+    Ok(DistSizes { app, elements })
+}
+
+fn kb(bytes: u64) -> String {
+    format!("{:.1} KB", bytes as f64 / 1000.0)
+}
+
+fn build_elements(env: &Env) -> anyhow::Result<()> {
+    env.cargo(&["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "ds-elements"]).run()?;
+    let out = env.root.join("dist/elements");
+    if out.exists() {
+        std::fs::remove_dir_all(&out)?;
+    }
+    std::fs::create_dir_all(&out)?;
+    let wasm = env.target_dir.join("wasm32-unknown-unknown/release/ds_elements.wasm");
+    env.command("wasm-bindgen").args(["--target", "web", "--out-dir"]).arg(&out).arg(&wasm).run()?;
+    let bg = out.join("ds_elements_bg.wasm");
+    env.command("wasm-opt").arg("-Oz").arg(&bg).arg("-o").arg(&bg).run()?;
+    let js = env.root.join("crates/ds-elements/js");
+    for file in ["index.js", "index.d.ts", "package.json", "README.md"] {
+        std::fs::copy(js.join(file), out.join(file)).with_context(|| format!("copying {file}"))?;
+    }
+    Ok(())
+}
+
+/// Sizes of every file below `dir`, each compressed on its own as a server would send it.
+pub fn dir_sizes(dir: &Path) -> anyhow::Result<Sizes> {
+    let mut total = Sizes::default();
+    for file in files_below(dir)? {
+        let bytes = std::fs::read(&file)?;
+        total = total + file_sizes(&bytes)?;
+    }
+    Ok(total)
+}
+
+fn files_below(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let path = entry?.path();
+            if path.is_dir() { pending.push(path) } else { files.push(path) }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn file_sizes(bytes: &[u8]) -> anyhow::Result<Sizes> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    let gzip = gz.finish()?.len() as u64;
+    let mut br = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
+        writer.write_all(bytes)?;
+    }
+    Ok(Sizes { raw: bytes.len() as u64, gzip, brotli: br.len() as u64 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compressed_sizes_are_smaller_for_repetitive_input() {
+        let input = vec![b'a'; 10_000];
+        let sizes = file_sizes(&input).unwrap();
+        assert_eq!(sizes.raw, 10_000);
+        assert!(sizes.gzip < 200, "gzip {}", sizes.gzip);
+        assert!(sizes.brotli < 100, "brotli {}", sizes.brotli);
+    }
+}

@@ -1,0 +1,58 @@
+//! `cargo xtask <command>`: the project's build and test driver.
+//!
+//! - `setup`: install what is missing (idempotent), check versions of what is there.
+//! - `dist`: release builds of the hosted page (`dist/app/`) and the embed bundle (`dist/elements/`).
+//! - `demo`: setup + dist + ds-local with the demo account on 127.0.0.1:8787.
+//! - `test`: setup, then every test tier, ending with one `summary: N passed, N failed` line.
+//! - `check-deps`: only the dependency-direction check.
+
+mod dist;
+mod process;
+mod setup;
+mod test;
+
+use anyhow::bail;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = args.first().map(String::as_str).unwrap_or("help");
+    let env = process::Env::detect()?;
+    match command {
+        "setup" => setup::run(&env),
+        "dist" => {
+            setup::run(&env)?;
+            dist::run(&env).map(|_| ())
+        }
+        "demo" => {
+            setup::run(&env)?;
+            dist::run(&env)?;
+            demo(&env)
+        }
+        "test" => test::run(&env, &args[1..]),
+        "check-deps" => test::check_dependency_direction(&env).map(|_| ()),
+        "help" | "--help" | "-h" => {
+            println!("usage: cargo xtask <setup|dist|demo|test|check-deps>");
+            Ok(())
+        }
+        other => bail!("unknown xtask command `{other}`; try `cargo xtask help`"),
+    }
+}
+
+fn demo(env: &process::Env) -> anyhow::Result<()> {
+    process::step("building ds-local");
+    env.cargo(&["build", "-p", "ds-local"]).run()?;
+    let data_dir = env.root.join(".ds-local");
+    println!();
+    println!("Starting ds-local with the demo account (Ctrl-C stops it).");
+    println!("  Softphone page:    http://127.0.0.1:8787/");
+    println!("  Embedding example: http://127.0.0.1:8787/examples/embed/");
+    println!();
+    env.command(env.target_dir.join("debug/ds-local"))
+        .args(["--listen", "127.0.0.1:8787", "--demo", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--static-dir")
+        .arg(env.root.join("dist"))
+        .arg("--examples-dir")
+        .arg(env.root.join("examples"))
+        .run()
+}
