@@ -14,3 +14,7 @@ pub struct Health {
     /// The server's crate version.
     pub version: String,
 }
+
+pub mod events;
+pub mod rest;
+pub mod signalling;

@@ -1,0 +1,1 @@
+//! REST objects (protocol.md §11, rest.md).
