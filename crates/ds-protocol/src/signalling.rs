@@ -268,7 +268,7 @@ impl ErrorFrame {
 }
 
 /// Frames the client sends (§5.1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ClientMessage {
     /// First frame on every socket (§4.5).
@@ -355,7 +355,7 @@ pub enum ClientMessage {
 }
 
 /// Frames the server sends (§5.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
 pub enum ServerMessage {
     #[serde(rename = "authenticated")]
