@@ -1,0 +1,524 @@
+//! The sans-IO heart of the engine: every leg's str0m `Rtc`, the sources, bridges and DTMF
+//! detection. It never touches a socket or a clock: the driver hands it datagrams and the
+//! current `Instant`, then collects the datagrams to send and the events to report. That makes
+//! it deterministic for a given input sequence and keeps the I/O loop small.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use opus_pure::{Application, MAX_PACKET_BYTES, OpusEncoder};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::config::CryptoProvider;
+use str0m::format::{Codec, CodecExtra, FormatParams};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Pt};
+use str0m::net::{Protocol, Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use tracing::{debug, warn};
+
+use crate::source::{Burst, FRAME_SAMPLES, IVR_BURST_MS, Source, Synth, dtmf_digit, dtmf_frequencies};
+use crate::{LegId, LegStats, MediaError, MediaEvent};
+
+/// Frame period of every generated source.
+const FRAME_PERIOD: Duration = Duration::from_millis(20);
+/// If the loop fell further behind than this, generated audio skips ahead instead of sending
+/// a burst of catch-up frames (which the browser's jitter buffer would have to discard).
+const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+/// How long a closing leg may take to flush its RTCP BYE / DTLS close_notify.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+/// Payload types offered for RFC 4733 events. 48 kHz matches Opus (what Chrome uses with
+/// Opus); 8 kHz is accepted too for peers that only offer that.
+const TELEPHONE_EVENT_PTS: [(u8, Frequency); 2] =
+    [(101, Frequency::FORTY_EIGHT_KHZ), (102, Frequency::EIGHT_KHZ)];
+
+/// One peer connection and what it is playing.
+struct Leg {
+    rtc: Rtc,
+    /// The audio m-line, known once negotiated (answer) or created (offer).
+    mid: Option<Mid>,
+    pending_offer: Option<SdpPendingOffer>,
+    source: Source,
+    bridged_to: Option<LegId>,
+    synth: Synth,
+    burst: Option<Burst>,
+    encoder: Option<OpusEncoder>,
+    /// When the next generated 20 ms frame is due (only honoured while generating).
+    next_frame_at: Instant,
+    /// RTP media time (48 kHz) of the next packet we write: one continuous timeline across
+    /// source changes, echo and bridging, so the peer's jitter buffer never sees a jump.
+    out_media_time: u64,
+    rtc_deadline: Instant,
+    next_stats_at: Instant,
+    connected: bool,
+    audio_flowing: bool,
+    stats: LegStats,
+    /// RTP timestamp of the last telephone-event reported: one event is many packets (updates
+    /// every 20 ms plus three end packets), all carrying the event's start timestamp.
+    last_dtmf_timestamp: Option<u64>,
+    /// Set by `close`; the leg is removed once str0m has flushed its goodbye or the grace ends.
+    closing_deadline: Option<Instant>,
+    /// Set when the peer went away or str0m reported an error; removed at the end of the step.
+    failed: bool,
+}
+
+impl Leg {
+    fn generating(&self) -> bool {
+        self.connected
+            && self.closing_deadline.is_none()
+            && (self.burst.is_some() || (self.bridged_to.is_none() && self.source.is_generated()))
+    }
+
+    fn opus_pt(&mut self) -> Option<Pt> {
+        let mid = self.mid?;
+        let writer = self.rtc.writer(mid)?;
+        writer.payload_params().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt())
+    }
+
+    /// Writes one Opus packet towards the peer on the leg's own timeline.
+    fn write_opus(&mut self, packet: &[u8], now: Instant) -> bool {
+        let (Some(mid), Some(pt)) = (self.mid, self.opus_pt()) else {
+            return false;
+        };
+        let samples = opus_pure::packet::samples_48k(packet).unwrap_or(FRAME_SAMPLES) as u64;
+        let time = MediaTime::new(self.out_media_time, Frequency::FORTY_EIGHT_KHZ);
+        let Some(writer) = self.rtc.writer(mid) else {
+            return false;
+        };
+        match writer.write(pt, now, time, packet.to_vec()) {
+            Ok(()) => {
+                self.out_media_time += samples;
+                self.stats.packets_sent += 1;
+                true
+            }
+            Err(e) => {
+                debug!("dropping an outbound packet: {e}");
+                false
+            }
+        }
+    }
+
+    /// Renders, encodes and writes one generated frame.
+    fn write_generated_frame(&mut self, now: Instant) {
+        let encoder = match &mut self.encoder {
+            Some(encoder) => encoder,
+            None => match OpusEncoder::new(48_000, 1, Application::Audio) {
+                Ok(encoder) => self.encoder.insert(encoder),
+                Err(e) => {
+                    warn!("cannot create an Opus encoder: {e}");
+                    return;
+                }
+            },
+        };
+        let mut pcm = [0.0f32; FRAME_SAMPLES];
+        self.synth.render(&self.source, self.burst.as_mut(), &mut pcm);
+        if self.burst.as_ref().is_some_and(|b| b.remaining_samples == 0) {
+            self.burst = None;
+        }
+        let mut packet = [0u8; MAX_PACKET_BYTES];
+        match encoder.encode(&pcm, FRAME_SAMPLES, &mut packet) {
+            Ok(n) => {
+                self.write_opus(&packet[..n], now);
+            }
+            Err(e) => warn!("Opus encoding failed: {e}"),
+        }
+    }
+}
+
+/// All legs of one engine, driven by one socket.
+pub struct MediaCore {
+    local_addr: SocketAddr,
+    crypto: Arc<CryptoProvider>,
+    stats_interval: Duration,
+    legs: BTreeMap<LegId, Leg>,
+    next_leg: u64,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<MediaEvent>,
+}
+
+impl MediaCore {
+    /// `local_addr` is the socket every leg sends from and advertises as its host candidate.
+    pub fn new(local_addr: SocketAddr, stats_interval: Duration) -> Self {
+        MediaCore {
+            local_addr,
+            crypto: Arc::new(str0m::crypto::from_feature_flags()),
+            stats_interval,
+            legs: BTreeMap::new(),
+            next_leg: 1,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    fn new_leg(&mut self, now: Instant) -> Result<(LegId, Leg), MediaError> {
+        let mut config = RtcConfig::new()
+            .set_crypto_provider(self.crypto.clone())
+            // ICE-lite: we have exactly one, directly reachable host candidate; the browser
+            // does the connectivity checks.
+            .set_ice_lite(true)
+            .clear_codecs()
+            .enable_opus(true, false)
+            .set_stats_interval(Some(Duration::from_secs(1)));
+        for (pt, rate) in TELEPHONE_EVENT_PTS {
+            config.codec_config().add_config(
+                pt.into(),
+                None,
+                Codec::Tele,
+                rate,
+                None,
+                FormatParams::parse_line("0-16"),
+            );
+        }
+        let mut rtc = config.build(now);
+        let candidate = Candidate::host(self.local_addr, "udp")
+            .map_err(|e| MediaError::SdpRefused(format!("host candidate {}: {e}", self.local_addr)))?;
+        rtc.add_local_candidate(candidate);
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        let leg = Leg {
+            rtc,
+            mid: None,
+            pending_offer: None,
+            source: Source::Silence,
+            bridged_to: None,
+            synth: Synth::default(),
+            burst: None,
+            encoder: None,
+            next_frame_at: now,
+            out_media_time: 0,
+            rtc_deadline: now,
+            next_stats_at: now + self.stats_interval,
+            connected: false,
+            audio_flowing: false,
+            stats: LegStats::default(),
+            last_dtmf_timestamp: None,
+            closing_deadline: None,
+            failed: false,
+        };
+        Ok((id, leg))
+    }
+
+    /// Answers a complete (non-trickle) offer; the answer carries our host candidate.
+    pub fn answer_offer(&mut self, offer_sdp: &str, now: Instant) -> Result<(LegId, String), MediaError> {
+        let offer =
+            SdpOffer::from_sdp_string(offer_sdp).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
+        let (id, mut leg) = self.new_leg(now)?;
+        let answer =
+            leg.rtc.sdp_api().accept_offer(offer).map_err(|e| MediaError::SdpRefused(e.to_string()))?;
+        // str0m announces media (`MediaAdded`) only once connected; the answer already says
+        // which m-line carries audio.
+        let rtc = &leg.rtc;
+        leg.mid = answer
+            .media_lines
+            .iter()
+            .filter(|line| !line.disabled)
+            .map(|line| line.mid())
+            .find(|mid| rtc.media(*mid).is_some_and(|media| media.kind() == MediaKind::Audio));
+        if leg.mid.is_none() {
+            return Err(MediaError::NoAudio);
+        }
+        self.legs.insert(id, leg);
+        self.settle(id, now);
+        Ok((id, answer.to_sdp_string()))
+    }
+
+    /// Creates an audio-only offer (Opus + telephone-event) for a leg towards a browser.
+    pub fn create_offer(&mut self, now: Instant) -> Result<(LegId, String), MediaError> {
+        let (id, mut leg) = self.new_leg(now)?;
+        let mut api = leg.rtc.sdp_api();
+        let mid = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let (offer, pending) =
+            api.apply().ok_or_else(|| MediaError::SdpRefused("str0m produced no offer".into()))?;
+        leg.mid = Some(mid);
+        leg.pending_offer = Some(pending);
+        self.legs.insert(id, leg);
+        self.settle(id, now);
+        Ok((id, offer.to_sdp_string()))
+    }
+
+    /// Applies the browser's answer to an offer from [`MediaCore::create_offer`].
+    pub fn accept_answer(&mut self, id: LegId, answer_sdp: &str, now: Instant) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        // Parse before taking the pending offer, so a garbled answer loses nothing and the
+        // caller can retry with a good one.
+        let answer =
+            SdpAnswer::from_sdp_string(answer_sdp).map_err(|e| MediaError::InvalidSdp(e.to_string()))?;
+        let pending = leg.pending_offer.take().ok_or(MediaError::NoPendingOffer(id))?;
+        leg.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .map_err(|e| MediaError::SdpRefused(e.to_string()))?;
+        self.settle(id, now);
+        Ok(())
+    }
+
+    pub fn set_source(&mut self, id: LegId, source: Source, now: Instant) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        let was_generating = leg.generating();
+        leg.source = source;
+        leg.synth.restart();
+        if !was_generating {
+            leg.next_frame_at = now;
+        }
+        Ok(())
+    }
+
+    /// Plays `freqs` (summed) for `millis` over whatever the leg sends, then resumes it.
+    pub fn play_tone_burst(
+        &mut self,
+        id: LegId,
+        freqs: Vec<f32>,
+        millis: u32,
+        now: Instant,
+    ) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        start_burst(leg, Burst::new(freqs, millis), now);
+        Ok(())
+    }
+
+    /// Forwards each leg's received Opus packets to the other, untouched.
+    pub fn bridge(&mut self, a: LegId, b: LegId, now: Instant) -> Result<(), MediaError> {
+        if a == b {
+            return Err(MediaError::BridgeToSelf(a));
+        }
+        for id in [a, b] {
+            if !self.legs.contains_key(&id) {
+                return Err(MediaError::UnknownLeg(id));
+            }
+        }
+        self.unbridge(a, now)?;
+        self.unbridge(b, now)?;
+        for (from, to) in [(a, b), (b, a)] {
+            if let Some(leg) = self.legs.get_mut(&from) {
+                leg.bridged_to = Some(to);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the bridge `id` is in (if any); both legs resume their own sources.
+    pub fn unbridge(&mut self, id: LegId, now: Instant) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        let Some(other) = leg.bridged_to.take() else {
+            return Ok(());
+        };
+        leg.next_frame_at = now;
+        if let Some(other) = self.legs.get_mut(&other) {
+            other.bridged_to = None;
+            other.next_frame_at = now;
+        }
+        Ok(())
+    }
+
+    /// Starts a graceful close (RTCP BYE, DTLS close_notify); `Closed` follows.
+    pub fn close(&mut self, id: LegId, now: Instant) -> Result<(), MediaError> {
+        self.unbridge(id, now)?;
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        if leg.closing_deadline.is_some() {
+            return Ok(());
+        }
+        leg.closing_deadline = Some(now + CLOSE_GRACE);
+        leg.burst = None;
+        if let Err(e) = leg.rtc.close() {
+            debug!("{id}: close: {e}");
+            leg.rtc.disconnect();
+        }
+        self.settle(id, now);
+        Ok(())
+    }
+
+    pub fn leg_count(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// A datagram arrived on the engine's socket.
+    pub fn handle_receive(&mut self, now: Instant, source: SocketAddr, bytes: &[u8]) {
+        let Ok(contents) = bytes.try_into() else {
+            debug!("ignoring an unrecognised datagram from {source}");
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive { proto: Protocol::Udp, source, destination: self.local_addr, contents },
+        );
+        let Some((&id, leg)) = self.legs.iter_mut().find(|(_, leg)| leg.rtc.accepts(&input)) else {
+            debug!("no leg accepts a datagram from {source}");
+            return;
+        };
+        if let Err(e) = leg.rtc.handle_input(input) {
+            debug!("{id}: bad input from {source}: {e}");
+        }
+        self.settle(id, now);
+    }
+
+    /// Time passed: run str0m's timers, generate due frames and emit due stats.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let ids: Vec<LegId> = self.legs.keys().copied().collect();
+        for id in ids {
+            let Some(leg) = self.legs.get_mut(&id) else { continue };
+            if now >= leg.rtc_deadline
+                && let Err(e) = leg.rtc.handle_input(Input::Timeout(now))
+            {
+                debug!("{id}: timeout handling failed: {e}");
+                leg.failed = true;
+            }
+            if leg.generating() {
+                if now.saturating_duration_since(leg.next_frame_at) > MAX_CATCH_UP {
+                    leg.next_frame_at = now;
+                }
+                while leg.next_frame_at <= now && leg.generating() {
+                    leg.write_generated_frame(now);
+                    leg.next_frame_at += FRAME_PERIOD;
+                }
+            }
+            if now >= leg.next_stats_at {
+                leg.next_stats_at = now + self.stats_interval;
+                self.events.push_back(MediaEvent::Stats { leg: id, stats: leg.stats.clone() });
+            }
+            if leg.closing_deadline.is_some_and(|deadline| now >= deadline) {
+                leg.rtc.disconnect();
+            }
+            self.settle(id, now);
+        }
+    }
+
+    /// The earliest instant at which [`MediaCore::handle_timeout`] has work to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.legs
+            .values()
+            .flat_map(|leg| {
+                [
+                    Some(leg.rtc_deadline),
+                    leg.generating().then_some(leg.next_frame_at),
+                    Some(leg.next_stats_at),
+                    leg.closing_deadline,
+                ]
+            })
+            .flatten()
+            .min()
+    }
+
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<MediaEvent> {
+        self.events.pop_front()
+    }
+
+    /// Drains `id` and everything its output feeds (echo, bridge) until all are quiet.
+    fn settle(&mut self, id: LegId, now: Instant) {
+        let mut work = vec![id];
+        let mut forwards = Vec::new();
+        while let Some(id) = work.pop() {
+            self.drain(id, now, &mut forwards);
+            for (to, packet) in forwards.drain(..) {
+                let Some(leg) = self.legs.get_mut(&to) else { continue };
+                // A burst replaces forwarded audio while it plays; a closing leg sends nothing.
+                if leg.connected && leg.burst.is_none() && leg.closing_deadline.is_none() {
+                    leg.write_opus(&packet, now);
+                    work.push(to);
+                }
+            }
+            self.reap(id);
+        }
+    }
+
+    /// Polls one leg's `Rtc` until it asks for a timeout, as str0m requires after any input.
+    fn drain(&mut self, id: LegId, now: Instant, forwards: &mut Vec<(LegId, Arc<[u8]>)>) {
+        let Some(leg) = self.legs.get_mut(&id) else { return };
+        loop {
+            let output = match leg.rtc.poll_output() {
+                Ok(output) => output,
+                Err(e) => {
+                    debug!("{id}: failed: {e}");
+                    leg.failed = true;
+                    return;
+                }
+            };
+            match output {
+                Output::Timeout(at) => {
+                    leg.rtc_deadline = at;
+                    return;
+                }
+                Output::Transmit(transmit) => self.transmits.push_back(transmit),
+                Output::Event(event) => match event {
+                    Event::Connected => {
+                        leg.connected = true;
+                        leg.next_frame_at = now;
+                        self.events.push_back(MediaEvent::Connected { leg: id });
+                    }
+                    Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
+                        leg.failed = true;
+                    }
+                    Event::MediaAdded(added) if added.kind == MediaKind::Audio && leg.mid.is_none() => {
+                        leg.mid = Some(added.mid);
+                    }
+                    Event::MediaData(data) => {
+                        if let CodecExtra::Tele(tele) = data.codec_extra {
+                            let timestamp = data.time.numer();
+                            if leg.last_dtmf_timestamp != Some(timestamp) {
+                                leg.last_dtmf_timestamp = Some(timestamp);
+                                if let Some(digit) = dtmf_digit(tele.event) {
+                                    self.events.push_back(MediaEvent::DtmfDigit { leg: id, digit });
+                                    if leg.source == Source::Ivr {
+                                        let (low, high) = dtmf_frequencies(digit).unwrap_or((0.0, 0.0));
+                                        start_burst(leg, Burst::new(vec![low, high], IVR_BURST_MS), now);
+                                    }
+                                }
+                            }
+                        } else if data.params.spec().codec == Codec::Opus {
+                            leg.stats.packets_received += 1;
+                            if !leg.audio_flowing {
+                                leg.audio_flowing = true;
+                                self.events.push_back(MediaEvent::AudioFlowing { leg: id });
+                            }
+                            let target = match (leg.bridged_to, &leg.source) {
+                                (Some(other), _) => Some(other),
+                                (None, Source::Echo) => Some(id),
+                                _ => None,
+                            };
+                            if let Some(target) = target {
+                                forwards.push((target, data.data.clone()));
+                            }
+                        }
+                    }
+                    Event::MediaIngressStats(stats) => {
+                        leg.stats.jitter = Some(stats.jitter);
+                        leg.stats.loss = stats.loss;
+                    }
+                    _ => {}
+                },
+            }
+        }
+    }
+
+    /// Removes a leg that failed or finished closing, and tells the integrator.
+    fn reap(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get(&id) else { return };
+        let closed = leg.closing_deadline.is_some() && !leg.rtc.is_alive();
+        let gone = leg.failed || (!leg.rtc.is_alive() && leg.closing_deadline.is_none());
+        if !closed && !gone {
+            return;
+        }
+        let Some(leg) = self.legs.remove(&id) else { return };
+        if let Some(other) = leg.bridged_to.and_then(|other| self.legs.get_mut(&other)) {
+            other.bridged_to = None;
+        }
+        self.events.push_back(MediaEvent::Stats { leg: id, stats: leg.stats });
+        self.events.push_back(if leg.closing_deadline.is_some() {
+            MediaEvent::Closed { leg: id }
+        } else {
+            MediaEvent::Disconnected { leg: id }
+        });
+    }
+}
+
+fn start_burst(leg: &mut Leg, burst: Burst, now: Instant) {
+    let was_generating = leg.generating();
+    leg.burst = Some(burst);
+    leg.synth.start_burst();
+    if !was_generating {
+        leg.next_frame_at = now;
+    }
+}

@@ -1,0 +1,192 @@
+//! The I/O driver around [`MediaCore`] and the cheap handle the rest of the server uses.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+use crate::core::MediaCore;
+use crate::source::{Source, dtmf_frequencies};
+use crate::{LegId, MediaError, MediaEvent};
+
+type Command = Box<dyn FnOnce(&mut MediaCore, Instant) + Send>;
+
+/// Largest datagram we expect: WebRTC keeps packets under the ~1200-byte path MTU, this is
+/// generous headroom.
+const RECV_BUFFER: usize = 2048;
+/// How long the loop sleeps when no leg needs anything (it wakes at once for commands and
+/// datagrams anyway).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// Settings for [`MediaEngine::start_with`].
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Address to bind; port 0 picks an ephemeral port. This address is also the host ICE
+    /// candidate put in every SDP, so it must be reachable by the browsers (127.0.0.1 locally).
+    pub bind: SocketAddr,
+    /// How often each leg reports [`MediaEvent::Stats`].
+    pub stats_interval: Duration,
+}
+
+impl MediaConfig {
+    pub fn new(ip: IpAddr) -> Self {
+        MediaConfig { bind: SocketAddr::new(ip, 0), stats_interval: Duration::from_secs(5) }
+    }
+}
+
+/// Handle to a running media engine. Cheap to clone, `Send`, usable from any async task.
+/// The engine stops when the last handle is dropped.
+#[derive(Debug, Clone)]
+pub struct MediaEngine {
+    commands: mpsc::UnboundedSender<Command>,
+    local_addr: SocketAddr,
+}
+
+/// Stream of [`MediaEvent`]s. Drain it (or drop it): undelivered events queue in memory.
+pub type MediaEvents = mpsc::UnboundedReceiver<MediaEvent>;
+
+impl MediaEngine {
+    /// Binds a UDP socket on `ip` (ephemeral port) and starts the engine thread.
+    pub fn start(ip: IpAddr) -> Result<(MediaEngine, MediaEvents), MediaError> {
+        Self::start_with(MediaConfig::new(ip))
+    }
+
+    pub fn start_with(config: MediaConfig) -> Result<(MediaEngine, MediaEvents), MediaError> {
+        let socket = StdUdpSocket::bind(config.bind)?;
+        socket.set_nonblocking(true)?;
+        let local_addr = socket.local_addr()?;
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let core = MediaCore::new(local_addr, config.stats_interval);
+        // The engine gets its own OS thread with its own single-threaded tokio runtime:
+        // - Opus encoding and DTLS/SRTP are CPU work that must never stall the server's async
+        //   runtime (axum handlers, signalling sockets), whatever flavour that runtime is;
+        // - inside, `select!` over the command channel, the socket and the next deadline wakes
+        //   exactly when there is work, so there is no polling and commands apply at once
+        //   (a blocking std socket with read timeouts would delay commands until a timeout).
+        std::thread::Builder::new().name(format!("ds-media {local_addr}")).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    warn!("media engine cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            runtime.block_on(run(socket, core, command_rx, event_tx));
+        })?;
+        Ok((MediaEngine { commands, local_addr }, events))
+    }
+
+    /// The bound socket: every leg's host candidate.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut MediaCore, Instant) -> Result<T, MediaError> + Send + 'static,
+    ) -> Result<T, MediaError> {
+        let (reply, response) = oneshot::channel();
+        let command: Command = Box::new(move |core, now| {
+            let _ = reply.send(f(core, now));
+        });
+        self.commands.send(command).map_err(|_| MediaError::EngineStopped)?;
+        response.await.map_err(|_| MediaError::EngineStopped)?
+    }
+
+    /// Answers a browser's complete offer (outbound call). The answer holds our candidate.
+    pub async fn answer_offer(&self, offer_sdp: &str) -> Result<(LegId, String), MediaError> {
+        let offer = offer_sdp.to_owned();
+        self.call(move |core, now| core.answer_offer(&offer, now)).await
+    }
+
+    /// Creates an offer for a leg towards a browser (inbound call); finish with
+    /// [`MediaEngine::accept_answer`].
+    pub async fn create_offer(&self) -> Result<(LegId, String), MediaError> {
+        self.call(|core, now| core.create_offer(now)).await
+    }
+
+    pub async fn accept_answer(&self, leg: LegId, answer_sdp: &str) -> Result<(), MediaError> {
+        let answer = answer_sdp.to_owned();
+        self.call(move |core, now| core.accept_answer(leg, &answer, now)).await
+    }
+
+    /// Selects what the leg plays while it is not bridged.
+    pub async fn set_source(&self, leg: LegId, source: Source) -> Result<(), MediaError> {
+        self.call(move |core, now| core.set_source(leg, source, now)).await
+    }
+
+    /// Plays a tone (one or more summed frequencies) for `millis`, then resumes the source.
+    pub async fn play_tone_burst(&self, leg: LegId, freqs_hz: &[f32], millis: u32) -> Result<(), MediaError> {
+        let freqs = freqs_hz.to_vec();
+        self.call(move |core, now| core.play_tone_burst(leg, freqs, millis, now)).await
+    }
+
+    /// Plays the DTMF tone pair of `digit` for `millis` (an IVR "beep" per digit).
+    pub async fn play_dtmf_tone(&self, leg: LegId, digit: char, millis: u32) -> Result<(), MediaError> {
+        let (low, high) = dtmf_frequencies(digit).ok_or(MediaError::NotADtmfDigit(digit))?;
+        self.play_tone_burst(leg, &[low, high], millis).await
+    }
+
+    /// Forwards Opus packets between the two legs, without transcoding, until unbridged.
+    pub async fn bridge(&self, a: LegId, b: LegId) -> Result<(), MediaError> {
+        self.call(move |core, now| core.bridge(a, b, now)).await
+    }
+
+    /// Ends the bridge `leg` is in; both legs go back to their sources.
+    pub async fn unbridge(&self, leg: LegId) -> Result<(), MediaError> {
+        self.call(move |core, now| core.unbridge(leg, now)).await
+    }
+
+    /// Closes the leg; it stops sending at once and [`MediaEvent::Closed`] follows.
+    pub async fn close(&self, leg: LegId) -> Result<(), MediaError> {
+        self.call(move |core, now| core.close(leg, now)).await
+    }
+
+    /// Number of live legs (closing ones included until they are gone).
+    pub async fn leg_count(&self) -> Result<usize, MediaError> {
+        self.call(|core, _| Ok(core.leg_count())).await
+    }
+}
+
+async fn run(
+    socket: StdUdpSocket,
+    mut core: MediaCore,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<MediaEvent>,
+) {
+    let socket = match tokio::net::UdpSocket::from_std(socket) {
+        Ok(socket) => socket,
+        Err(e) => {
+            warn!("media engine cannot register its socket: {e}");
+            return;
+        }
+    };
+    let mut buf = vec![0u8; RECV_BUFFER];
+    loop {
+        while let Some(transmit) = core.poll_transmit() {
+            if let Err(e) = socket.send_to(&transmit.contents, transmit.destination).await {
+                debug!("send to {} failed: {e}", transmit.destination);
+            }
+        }
+        while let Some(event) = core.poll_event() {
+            // A dropped receiver only means nobody listens; media goes on.
+            let _ = events.send(event);
+        }
+        let deadline = core.next_deadline().unwrap_or_else(|| Instant::now() + IDLE_WAIT);
+        tokio::select! {
+            command = commands.recv() => match command {
+                Some(command) => command(&mut core, Instant::now()),
+                None => break,
+            },
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((n, from)) => core.handle_receive(Instant::now(), from, &buf[..n]),
+                // e.g. ICMP port unreachable from a peer that went away: not fatal.
+                Err(e) => debug!("receive failed: {e}"),
+            },
+            _ = tokio::time::sleep_until(deadline.into()) => {}
+        }
+        core.handle_timeout(Instant::now());
+    }
+}

@@ -1,0 +1,42 @@
+//! Server-side WebRTC media for ds-local (protocol §8, §15): every softphone leg is a peer
+//! connection between a browser and this engine, never browser to browser.
+//!
+//! # Threading model
+//!
+//! [`MediaEngine::start`] binds **one** UDP socket and spawns **one** OS thread that owns it.
+//! That thread runs a single-threaded tokio runtime whose loop waits on three things at once:
+//! commands from handles, datagrams on the socket, and the next deadline (str0m timers,
+//! 20 ms frame ticks, stats). All legs (`str0m::Rtc`, ICE-lite) share the socket; an incoming
+//! datagram goes to the leg whose `Rtc::accepts` it. Media work (DTLS, SRTP, Opus encoding)
+//! therefore never runs on the caller's async runtime. The loop is a thin driver around
+//! [`MediaCore`], a sans-IO state machine that takes `Instant`s as input.
+//!
+//! # API contract
+//!
+//! - [`MediaEngine`] is a cheap `Clone + Send` handle; its async methods send a command to the
+//!   engine thread and await its reply. They fail with [`MediaError::EngineStopped`] only if
+//!   the engine is gone; bad SDP or an unknown leg is a typed error and affects nothing else.
+//! - SDP is complete (non-trickle) both ways: answers and offers contain our single host
+//!   candidate (the bound address), and remote candidates are taken from the remote SDP.
+//!   No renegotiation: one offer/answer per leg.
+//! - Codecs: Opus (48 kHz) plus `telephone-event` (48 kHz and 8 kHz). Received RFC 4733 events
+//!   become one [`MediaEvent::DtmfDigit`] per key press.
+//! - A leg plays its [`Source`] until it is bridged; while bridged it sends the other leg's
+//!   Opus packets unchanged (no transcoding); after `unbridge` both resume their sources.
+//!   [`MediaEngine::play_tone_burst`] plays a tone over either, then resumes.
+//! - Events arrive on the [`MediaEvents`] receiver: `Connected`, `AudioFlowing` (first Opus
+//!   packet), `DtmfDigit`, periodic `Stats`, and finally exactly one of `Disconnected` (peer
+//!   gone or failed) or `Closed` (after [`MediaEngine::close`]), each preceded by final `Stats`.
+//! - Dropping the last handle stops the engine thread and every leg.
+
+mod core;
+mod engine;
+mod error;
+mod event;
+mod source;
+
+pub use crate::core::MediaCore;
+pub use engine::{MediaConfig, MediaEngine, MediaEvents};
+pub use error::MediaError;
+pub use event::{LegId, LegStats, MediaEvent};
+pub use source::{FRAME_SAMPLES, SAMPLE_RATE, Source, dtmf_digit, dtmf_frequencies};
