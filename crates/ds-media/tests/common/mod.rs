@@ -129,6 +129,8 @@ pub struct ClientPeer {
     must_connect: bool,
     /// Opus payloads received, in arrival order, with the time they arrived.
     pub received: Vec<(Instant, Vec<u8>)>,
+    /// Opus payloads this client sent.
+    pub sent: Vec<Vec<u8>>,
     /// While set, the client sends this tone as 20 ms Opus frames.
     pub sending_tone_hz: Option<f32>,
     encoder: OpusEncoder,
@@ -170,6 +172,7 @@ impl ClientPeer {
             connected: false,
             must_connect: true,
             received: Vec::new(),
+            sent: Vec::new(),
             sending_tone_hz: None,
             encoder: OpusEncoder::new(48_000, 1, Application::Audio)?,
             next_frame_at: Instant::now(),
@@ -319,7 +322,8 @@ impl ClientPeer {
             .find(|p| p.spec().codec == Codec::Opus)
             .map(|p| p.pt())
             .ok_or("no opus pt")?;
-        writer.write(pt, now, MediaTime::new(self.out_time, Frequency::FORTY_EIGHT_KHZ), packet)?;
+        writer.write(pt, now, MediaTime::new(self.out_time, Frequency::FORTY_EIGHT_KHZ), packet.clone())?;
+        self.sent.push(packet);
         self.out_time += FRAME as u64;
         Ok(())
     }
