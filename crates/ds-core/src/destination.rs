@@ -61,8 +61,9 @@ pub fn format_as_you_type(input: &str) -> String {
         ("+1 ", rest)
     } else if dial.starts_with('+') {
         return dial;
-    } else if dial.len() > 1
+    } else if dial.len() > 4
         && let Some(rest) = dial.strip_prefix('1')
+        && rest.starts_with(|c: char| ('2'..='9').contains(&c))
     {
         ("1 ", rest)
     } else {
@@ -103,6 +104,7 @@ mod tests {
         assert_eq!(format_as_you_type("415"), "415");
         assert_eq!(format_as_you_type("41555"), "415-55");
         assert_eq!(format_as_you_type("41555501"), "(415) 555-01");
-        assert_eq!(format_as_you_type("1415"), "1 415");
+        assert_eq!(format_as_you_type("1415"), "1415");
+        assert_eq!(format_as_you_type("14155"), "1 415-5");
     }
 }

@@ -1112,10 +1112,11 @@ impl Phone {
         call.info.answering = true;
         call.answer_requested = true;
         let offer = call.remote_offer.clone();
+        // Silence the ringtone before the microphone opens.
+        self.update_ringtone();
         if let Some(offer) = offer {
             self.media(MediaRequest::CreateAnswerFor { call: handle, offer });
         }
-        self.update_ringtone();
         self.set_active(Some(handle));
         self.call_updated(handle);
     }
