@@ -3,24 +3,64 @@
 //! [`app`] builds the whole HTTP surface as an axum `Router` from a [`AppState`], so tests drive
 //! it with `tower::ServiceExt::oneshot` and no sockets; `main.rs` only parses flags, binds and
 //! serves.
+//!
+//! Layout: `tokens` (JWT minting/verification), `auth` (who is calling), `events` (the account
+//! event bus: SQLite log + SSE fan-out + webhook outbox), `webhooks` (the delivery worker),
+//! `routes` (one module per REST resource; the route table also produces `/api/openapi.yaml`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use axum::Json;
 use axum::Router;
-use axum::routing::get;
-use ds_protocol::Health;
+use axum::http::{HeaderName, Method, header};
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::services::ServeDir;
 
-/// Everything the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    inner: Arc<Inner>,
+pub mod auth;
+pub mod calls;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod idempotency;
+pub mod ids;
+pub mod openapi;
+pub mod routes;
+pub mod tokens;
+pub mod webhooks;
+
+pub use calls::{CallLauncher, ClickToCall};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::ApiError;
+pub use events::EventBus;
+pub use tokens::{AuthError, Tokens, UserClaims};
+
+/// Largest accepted request body; bigger ones get a JSON 413.
+pub const BODY_LIMIT_BYTES: usize = 1024 * 1024;
+
+/// How the webhook worker retries (protocol.md §16.7: ≈1 s doubling to 1 h, for up to 3 days).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub cap: Duration,
+    pub give_up_after: Duration,
+    pub request_timeout: Duration,
 }
 
-struct Inner {
-    config: Config,
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// What ds-local was started with.
@@ -30,21 +70,195 @@ pub struct Config {
     pub static_dir: Option<PathBuf>,
     /// Folder with the runnable embedding examples, served under `/examples/`.
     pub examples_dir: Option<PathBuf>,
+    /// Where the SQLite file and the token signing key live (created if missing).
+    /// `None` keeps everything in memory (tests).
+    pub data_dir: Option<PathBuf>,
+    /// The API keys that are accepted (`sk_test_…` / `sk_live_…`).
+    pub platform_keys: Vec<String>,
+    /// Seed the demo account at start.
+    pub demo: bool,
+    /// Source of "now" for timestamps, token expiry and webhook scheduling.
+    pub clock: Arc<dyn Clock>,
+    /// Webhook retry schedule.
+    pub webhook_retry: RetryPolicy,
+    /// Platform `webhook_url` to set at start (rest.md §17.1, `DS_LOCAL_WEBHOOK_URL`).
+    pub platform_webhook_url: Option<String>,
+    /// SSE heartbeat comment interval (protocol.md §16.11: 15 s).
+    pub sse_heartbeat: Duration,
+}
+
+impl Config {
+    /// An in-memory platform with the default key `sk_test_local`: what tests start from.
+    pub fn in_memory() -> Self {
+        Self {
+            static_dir: None,
+            examples_dir: None,
+            data_dir: None,
+            platform_keys: vec!["sk_test_local".to_owned()],
+            demo: false,
+            clock: Arc::new(SystemClock),
+            webhook_retry: RetryPolicy::default(),
+            platform_webhook_url: None,
+            sse_heartbeat: Duration::from_secs(15),
+        }
+    }
+
+    /// A platform persisted under `dir`.
+    pub fn with_data_dir(dir: impl Into<PathBuf>) -> Self {
+        Self { data_dir: Some(dir.into()), ..Self::in_memory() }
+    }
+}
+
+/// Why ds-local could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data dir {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Key(#[from] tokens::KeyError),
+    #[error("demo seed: {0}")]
+    Demo(String),
+}
+
+/// Everything the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    db: SqlitePool,
+    tokens: Tokens,
+    events: EventBus,
+    launcher: RwLock<Arc<dyn CallLauncher>>,
+    webhook_worker: Mutex<Option<webhooks::WorkerHandle>>,
 }
 
 impl AppState {
-    pub fn new(config: Config) -> Self {
-        Self { inner: Arc::new(Inner { config }) }
+    /// Opens (or creates) the database, runs migrations, loads the signing key, seeds the demo
+    /// when asked, and starts the webhook delivery worker (which picks up pending deliveries).
+    pub async fn open(config: Config) -> Result<Self, StartError> {
+        let db = open_database(config.data_dir.as_ref()).await?;
+        sqlx::migrate!("./migrations").run(&db).await?;
+        let tokens = Tokens::load_or_create(config.data_dir.as_deref())?;
+        for (user_id, revoked_at) in sqlx::query_as::<_, (String, i64)>(
+            "SELECT id, sessions_revoked_at FROM users WHERE sessions_revoked_at IS NOT NULL",
+        )
+        .fetch_all(&db)
+        .await?
+        {
+            tokens.revoke_user(&user_id, revoked_at);
+        }
+        let events = EventBus::new(db.clone(), config.clock.clone());
+        if let Some(url) = &config.platform_webhook_url {
+            webhooks::set_platform_webhook_url(&db, Some(url)).await?;
+        }
+        if config.demo {
+            demo::seed(&db, config.clock.now_ms()).await?;
+        }
+        let worker = webhooks::spawn_worker(
+            db.clone(),
+            config.clock.clone(),
+            config.webhook_retry.clone(),
+            events.wake_handle(),
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                config,
+                db,
+                tokens,
+                events,
+                launcher: RwLock::new(Arc::new(calls::NoSignalling)),
+                webhook_worker: Mutex::new(Some(worker)),
+            }),
+        })
+    }
+
+    /// Stops the webhook worker and closes the database. Pending deliveries stay in the outbox.
+    pub async fn close(&self) {
+        let worker = self.inner.webhook_worker.lock().expect("worker mutex is never poisoned").take();
+        if let Some(worker) = worker {
+            worker.stop().await;
+        }
+        self.inner.db.close().await;
     }
 
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
+
+    pub fn db(&self) -> &SqlitePool {
+        &self.inner.db
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.inner.tokens
+    }
+
+    pub fn events(&self) -> &EventBus {
+        &self.inner.events
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.config.clock.as_ref()
+    }
+
+    /// Plugs in what actually rings the user for a click-to-call (the signalling layer).
+    pub fn set_call_launcher(&self, launcher: Arc<dyn CallLauncher>) {
+        *self.inner.launcher.write().expect("launcher lock is never poisoned") = launcher;
+    }
+
+    pub fn call_launcher(&self) -> Arc<dyn CallLauncher> {
+        self.inner.launcher.read().expect("launcher lock is never poisoned").clone()
+    }
+}
+
+/// One SQLite connection per pool: ds-local is a single-user tool, and one connection makes
+/// every write transaction strictly serial (no SQLITE_BUSY upgrades) and lets `:memory:` work,
+/// since each in-memory connection would otherwise be a separate, empty database.
+async fn open_database(data_dir: Option<&PathBuf>) -> Result<SqlitePool, StartError> {
+    let options = match data_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| StartError::DataDir { path: dir.display().to_string(), source })?;
+            SqliteConnectOptions::new()
+                .filename(dir.join("ds-local.sqlite3"))
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+        }
+        None => SqliteConnectOptions::new().in_memory(true),
+    }
+    .foreign_keys(true)
+    .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Request ids look like `req_<typeid suffix>`.
+#[derive(Clone, Copy)]
+struct MakeTypeIdRequestId;
+
+impl MakeRequestId for MakeTypeIdRequestId {
+    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = ids::new_id("req", chrono::Utc::now().timestamp_millis());
+        id.parse().ok().map(RequestId::new)
+    }
 }
 
 /// The whole HTTP surface of ds-local.
 pub fn app(state: AppState) -> Router {
-    let mut router = Router::new().route("/healthz", get(healthz));
+    let mut router = routes::api_router();
     if let Some(examples) = &state.config().examples_dir {
         router = router.nest_service("/examples", ServeDir::new(examples));
     }
@@ -52,10 +266,28 @@ pub fn app(state: AppState) -> Router {
         router = router
             .nest_service("/elements", ServeDir::new(dir.join("elements")))
             .fallback_service(ServeDir::new(dir.join("app")));
+    } else {
+        router = router.fallback(routes::not_found);
     }
-    router.with_state(state)
-}
-
-async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() })
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("dialstack-account"),
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600));
+    router
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeTypeIdRequestId))
+        .with_state(state)
 }

@@ -38,19 +38,34 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let args = Args::parse();
-    let state = ds_local::AppState::new(ds_local::Config {
+    if !(args.platform_key.starts_with("sk_test_") || args.platform_key.starts_with("sk_live_")) {
+        anyhow::bail!("--platform-key must start with sk_test_ or sk_live_");
+    }
+    let config = ds_local::Config {
         static_dir: args.static_dir,
         examples_dir: args.examples_dir,
-    });
+        data_dir: Some(args.data_dir.clone()),
+        platform_keys: vec![args.platform_key.clone()],
+        demo: args.demo,
+        platform_webhook_url: std::env::var("DS_LOCAL_WEBHOOK_URL").ok().filter(|url| !url.is_empty()),
+        ..ds_local::Config::in_memory()
+    };
+    let state = ds_local::AppState::open(config)
+        .await
+        .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
     println!("ds-local listening on http://{local}");
-    axum::serve(listener, ds_local::app(state))
+    if args.demo {
+        println!("{}", ds_local::demo::instructions(&format!("http://{local}"), &args.platform_key));
+    }
+    axum::serve(listener, ds_local::app(state.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("server failed")?;
+    state.close().await;
     println!("ds-local stopped");
     Ok(())
 }

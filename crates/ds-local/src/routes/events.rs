@@ -1,0 +1,142 @@
+//! `GET /v1/events`: the account event stream (protocol.md §12, §16.11).
+//!
+//! `event: connected` first; then, when the client sent `Last-Event-ID`, every retained event
+//! after it in order; then live events. Each event carries `id: <per-account sequence>`.
+//! Heartbeat comments keep proxies from closing an idle stream.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::Stream;
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AppState;
+use crate::auth::{Caller, Credential, bearer};
+use crate::error::ApiError;
+use crate::events::{EventBus, StoredEvent};
+use crate::extract::Params;
+use crate::tokens::AuthError;
+
+const REPLAY_BATCH: i64 = 200;
+
+/// Browsers' `EventSource` cannot send headers, so the credential may also come as
+/// `?access_token=` (RFC 6750 §2.3) on this route only.
+fn caller(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Caller, ApiError> {
+    let credential = bearer(headers).or_else(|| params.get("access_token")).ok_or(AuthError::Missing)?;
+    let account_header = headers
+        .get("dialstack-account")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    Ok(Caller::from_credential(state, credential, account_header)?)
+}
+
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let caller = caller(&state, &headers, &params)?;
+    if matches!(caller.credential, Credential::User(_)) {
+        return Err(ApiError::forbidden(
+            "user_token_not_allowed",
+            "the event stream needs an account session",
+        ));
+    }
+    let scope = caller.account(&state, false).await?;
+    let resume_from = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| params.get("last_event_id"))
+        .map(|text| {
+            text.trim()
+                .parse::<i64>()
+                .map_err(|_| ApiError::invalid_field("Last-Event-ID", "must be an event id"))
+        })
+        .transpose()?;
+    // Subscribe before reading the position, so nothing published in between is missed.
+    let live = state.events().subscribe();
+    let last = match resume_from {
+        Some(seq) => seq,
+        None => sqlx::query_scalar::<_, i64>("SELECT last_seq FROM event_sequences WHERE account_id = ?")
+            .bind(&scope.account_id)
+            .fetch_optional(state.db())
+            .await?
+            .unwrap_or(0),
+    };
+    let stream = EventStream {
+        bus: state.events().clone(),
+        account_id: scope.account_id,
+        last,
+        connected_sent: false,
+        caught_up: resume_from.is_none(),
+        queue: VecDeque::new(),
+        live,
+    };
+    let keep_alive = KeepAlive::new().interval(state.config().sse_heartbeat).text("heartbeat");
+    Ok(Sse::new(futures_util::stream::unfold(stream, EventStream::next)).keep_alive(keep_alive))
+}
+
+struct EventStream {
+    bus: EventBus,
+    account_id: String,
+    /// Sequence of the last event sent (or the resume point).
+    last: i64,
+    connected_sent: bool,
+    /// False while the log may hold events after `last` that were not sent yet.
+    caught_up: bool,
+    queue: VecDeque<StoredEvent>,
+    live: broadcast::Receiver<Arc<StoredEvent>>,
+}
+
+impl EventStream {
+    async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
+        if !self.connected_sent {
+            self.connected_sent = true;
+            return Some((Ok(Event::default().event(ds_protocol::events::CONNECTED).data("{}")), self));
+        }
+        loop {
+            if let Some(event) = self.queue.pop_front() {
+                if event.seq <= self.last {
+                    continue;
+                }
+                self.last = event.seq;
+                return Some((Ok(to_sse(&event)), self));
+            }
+            if !self.caught_up {
+                match self.bus.replay(&self.account_id, self.last, REPLAY_BATCH).await {
+                    Ok(events) if events.is_empty() => self.caught_up = true,
+                    Ok(events) => self.queue.extend(events),
+                    Err(error) => {
+                        // End the stream; the client reconnects with Last-Event-ID and resumes.
+                        tracing::warn!(%error, "event replay failed");
+                        return None;
+                    }
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(event) if event.account_id == self.account_id => {
+                    if event.seq == self.last + 1 {
+                        self.queue.push_back((*event).clone());
+                    } else if event.seq > self.last {
+                        // A gap: fetch the missing ones from the log, in order.
+                        self.caught_up = false;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => self.caught_up = false,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+fn to_sse(event: &StoredEvent) -> Event {
+    Event::default().event(&event.event_type).id(event.seq.to_string()).data(event.data.to_string())
+}
