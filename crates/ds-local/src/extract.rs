@@ -25,7 +25,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|_| ApiError::PayloadTooLarge { limit: crate::BODY_LIMIT_BYTES })?;
         let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-        serde_json::from_slice(bytes).map(ApiJson).map_err(|error| json_error(&error))
+        // Syntax first, then shape: broken JSON and well-formed JSON of the wrong shape are
+        // different errors (invalid_json vs validation_error).
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|error| json_error(&error))?;
+        serde_json::from_value(value).map(ApiJson).map_err(|error| json_error(&error))
     }
 }
 
@@ -153,20 +156,20 @@ impl Pager {
     /// Appends the keyset condition, order and limit to a query whose WHERE clause is open.
     pub fn push_window(&self, query: &mut QueryBuilder<Sqlite>, sort_column: &str) {
         // `c.started_at` → `c.id`: qualify the id like the sort column (joins have several ids).
-        let id = match sort_column.split_once('.') {
+        let id_column = match sort_column.split_once('.') {
             Some((table, _)) => format!("{table}.id"),
             None => "id".to_owned(),
         };
         match &self.anchor {
             None => {
-                query.push(format!(" ORDER BY {sort_column} DESC, {id} DESC"));
+                query.push(format!(" ORDER BY {sort_column} DESC, {id_column} DESC"));
             }
             Some((sort, id, backwards)) => {
                 let op = if *backwards { ">" } else { "<" };
-                query.push(format!(" AND ({sort_column}, {id}) {op} ("));
+                query.push(format!(" AND ({sort_column}, {id_column}) {op} ("));
                 query.push_bind(*sort).push(", ").push_bind(id.clone()).push(")");
                 let order = if *backwards { "ASC" } else { "DESC" };
-                query.push(format!(" ORDER BY {sort_column} {order}, {id} {order}"));
+                query.push(format!(" ORDER BY {sort_column} {order}, {id_column} {order}"));
             }
         }
         query.push(" LIMIT ").push_bind(self.limit + 1);

@@ -41,6 +41,7 @@ impl Platform {
     }
 
     pub async fn with_config(config: Config) -> Self {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("ds_local=debug").try_init();
         Self { state: AppState::open(config).await.expect("ds-local opens") }
     }
 
