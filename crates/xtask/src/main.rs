@@ -37,7 +37,12 @@ fn run() -> anyhow::Result<()> {
             demo(&env)
         }
         "test" => test::run(&env, &args[1..]),
-        "check-deps" => test::check_dependency_direction(&env).map(|_| ()),
+        "check-deps" => {
+            if !test::check_dependency_direction(&env)? {
+                bail!("a sans-IO crate depends on a browser or runtime crate");
+            }
+            Ok(())
+        }
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <setup|dist|demo|test|check-deps>");
             Ok(())
