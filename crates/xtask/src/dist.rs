@@ -77,10 +77,15 @@ fn build_elements(env: &Env) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sizes of every file below `dir`, each compressed on its own as a server would send it.
+/// What a browser downloads: code, styles and markup. Type declarations, READMEs and the npm
+/// manifest ship in the package but never reach a user's browser, so they are not counted.
+const SHIPPED_EXTENSIONS: &[&str] = &["wasm", "js", "css", "html"];
+
+/// Sizes of every shipped file below `dir`, each compressed on its own as a server would send it.
 pub fn dir_sizes(dir: &Path) -> anyhow::Result<Sizes> {
     let mut total = Sizes::default();
-    for file in files_below(dir)? {
+    let shipped = |p: &PathBuf| p.extension().is_some_and(|e| SHIPPED_EXTENSIONS.iter().any(|x| e == *x));
+    for file in files_below(dir)?.into_iter().filter(shipped) {
         let bytes = std::fs::read(&file)?;
         total = total + file_sizes(&bytes)?;
     }

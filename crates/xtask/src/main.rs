@@ -13,7 +13,15 @@ mod test;
 
 use anyhow::bail;
 
-fn main() -> anyhow::Result<()> {
+fn main() {
+    if let Err(error) = run() {
+        // `{:#}` prints the cause chain on one line; no backtrace noise for an expected failure.
+        eprintln!("xtask: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = args.first().map(String::as_str).unwrap_or("help");
     let env = process::Env::detect()?;
@@ -29,7 +37,12 @@ fn main() -> anyhow::Result<()> {
             demo(&env)
         }
         "test" => test::run(&env, &args[1..]),
-        "check-deps" => test::check_dependency_direction(&env).map(|_| ()),
+        "check-deps" => {
+            if !test::check_dependency_direction(&env)? {
+                bail!("a sans-IO crate depends on a browser or runtime crate");
+            }
+            Ok(())
+        }
         "help" | "--help" | "-h" => {
             println!("usage: cargo xtask <setup|dist|demo|test|check-deps>");
             Ok(())

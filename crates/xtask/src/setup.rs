@@ -45,10 +45,10 @@ pub fn wasm_bindgen_version(lock: &Path) -> anyhow::Result<String> {
     let text = std::fs::read_to_string(lock).with_context(|| format!("cannot read {}", lock.display()))?;
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
-        if line.trim() == "name = \"wasm-bindgen\"" {
-            if let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = ")) {
-                return Ok(version.trim_matches('"').to_owned());
-            }
+        if line.trim() == "name = \"wasm-bindgen\""
+            && let Some(version) = lines.next().and_then(|l| l.trim().strip_prefix("version = "))
+        {
+            return Ok(version.trim_matches('"').to_owned());
         }
     }
     bail!("Cargo.lock names no wasm-bindgen package; run `cargo generate-lockfile`")
