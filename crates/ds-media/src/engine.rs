@@ -187,6 +187,11 @@ async fn run(
             },
             _ = tokio::time::sleep_until(deadline.into()) => {}
         }
-        core.handle_timeout(Instant::now());
+        // Timers only when one is due: a datagram or command wake-up must not cost a walk
+        // over every leg (inputs already settled the legs they touched).
+        let now = Instant::now();
+        if now >= deadline {
+            core.handle_timeout(now);
+        }
     }
 }
