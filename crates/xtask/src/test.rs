@@ -17,7 +17,7 @@ use crate::{dist, setup};
 /// Crates built and tested for the host.
 const NATIVE_PACKAGES: &[&str] = &["ds-protocol", "ds-core", "ds-local", "xtask"];
 /// Crates whose tests run as wasm in headless Chromium.
-const WASM_TEST_PACKAGES: &[&str] = &["ds-web", "ds-ui", "ds-elements"];
+const WASM_TEST_PACKAGES: &[&str] = &["ds-core", "ds-web", "ds-ui", "ds-elements"];
 /// Crates that must stay free of browser and runtime dependencies (sans-IO, serde only).
 const PURE_PACKAGES: &[&str] = &["ds-protocol", "ds-core"];
 /// What a pure crate must never depend on, directly or transitively.
