@@ -37,6 +37,8 @@ fn run() -> anyhow::Result<()> {
             demo(&env)
         }
         "test" => test::run(&env, &args[1..]),
+        // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
+        "e2e-in-namespace" => test::e2e_in_namespace(&env),
         "check-deps" => {
             if !test::check_dependency_direction(&env)? {
                 bail!("a sans-IO crate depends on a browser or runtime crate");

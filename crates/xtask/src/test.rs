@@ -234,11 +234,17 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
+    /// Starts an already built `target/debug/ds-local` with the demo account, and fast timers
+    /// when this build has them, so ringing and answering take milliseconds in tests.
     pub fn start(env: &Env) -> anyhow::Result<Self> {
-        env.cargo(&["build", "-p", "ds-local"]).run()?;
         let data_dir = TempDir::new("ds-local-e2e")?;
-        let mut child = env
-            .command(env.target_dir.join("debug/ds-local"))
+        let binary = env.target_dir.join("debug/ds-local");
+        let help = env.command(&binary).arg("--help").output().unwrap_or_default();
+        let mut command = env.command(&binary);
+        if help.contains("--fast-timers") {
+            command.arg("--fast-timers");
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
             .arg(&data_dir.0)
             .arg("--static-dir")
@@ -292,17 +298,28 @@ impl Drop for TempDir {
 }
 
 /// Runs Playwright against a fresh ds-local; returns (passed, failed) from its JSON report.
+///
+/// Real WebRTC must never reach an address other than loopback, and Chromium gathers every
+/// interface it sees. So, when we can (root and `unshare` here), ds-local and the browser run
+/// together inside a fresh network namespace whose only interface is `lo`: this process re-runs
+/// itself there as `xtask e2e-in-namespace`. Elsewhere they run on the host's 127.0.0.1.
 fn e2e(env: &Env) -> anyhow::Result<(u64, u64)> {
-    let server = LocalServer::start(env)?;
+    env.cargo(&["build", "-p", "ds-local"]).run()?;
     let report = env.target_dir.join("e2e-report.json");
     let _ = std::fs::remove_file(&report);
-    let ok = env
-        .command(env.root.join("node_modules/.bin/playwright"))
-        .args(["test", "--config", "tests/e2e/playwright.config.ts"])
-        .env("DS_BASE_URL", &server.base_url)
-        .env("PLAYWRIGHT_JSON_OUTPUT_NAME", &report)
-        .succeeds();
-    drop(server);
+    let ok = if can_use_network_namespace(env) {
+        println!("    running ds-local and Chromium in a loopback-only network namespace");
+        let exe = std::env::current_exe().context("cannot locate the xtask binary")?;
+        env.command("unshare")
+            .args(["--net", "--", "sh", "-c", "ip link set lo up && exec \"$0\" e2e-in-namespace"])
+            .arg(exe)
+            .succeeds()
+    } else {
+        println!(
+            "    WARNING: cannot create a network namespace (needs root and unshare); using host loopback"
+        );
+        e2e_in_namespace(env).is_ok()
+    };
     let text = std::fs::read_to_string(&report).context("Playwright wrote no JSON report")?;
     let json: serde_json::Value =
         serde_json::from_str(&text).context("Playwright's JSON report is not JSON")?;
@@ -313,6 +330,28 @@ fn e2e(env: &Env) -> anyhow::Result<(u64, u64)> {
         return Ok((passed, 1));
     }
     Ok((passed, failed))
+}
+
+fn can_use_network_namespace(env: &Env) -> bool {
+    env.command("unshare").args(["--net", "--", "true"]).output().is_some()
+}
+
+/// Starts ds-local and runs Playwright against it; the report lands in `target/e2e-report.json`.
+/// Runs inside the network namespace that [`e2e`] made (or on the host as a fallback).
+pub fn e2e_in_namespace(env: &Env) -> anyhow::Result<()> {
+    let server = LocalServer::start(env)?;
+    let report = env.target_dir.join("e2e-report.json");
+    let ok = env
+        .command(env.root.join("node_modules/.bin/playwright"))
+        .args(["test", "--config", "tests/e2e/playwright.config.ts"])
+        .env("DS_BASE_URL", &server.base_url)
+        .env("PLAYWRIGHT_JSON_OUTPUT_NAME", &report)
+        .succeeds();
+    drop(server);
+    if !ok {
+        bail!("Playwright reported failures");
+    }
+    Ok(())
 }
 
 #[cfg(test)]
