@@ -50,6 +50,8 @@ struct Leg {
     out_media_time: u64,
     rtc_deadline: Instant,
     next_stats_at: Instant,
+    /// Until connected: when to give up on the leg.
+    connect_deadline: Option<Instant>,
     connected: bool,
     audio_flowing: bool,
     stats: LegStats,
@@ -130,6 +132,7 @@ pub struct MediaCore {
     local_addr: SocketAddr,
     crypto: Arc<CryptoProvider>,
     stats_interval: Duration,
+    connect_timeout: Duration,
     legs: BTreeMap<LegId, Leg>,
     next_leg: u64,
     transmits: VecDeque<Transmit>,
@@ -138,11 +141,14 @@ pub struct MediaCore {
 
 impl MediaCore {
     /// `local_addr` is the socket every leg sends from and advertises as its host candidate.
-    pub fn new(local_addr: SocketAddr, stats_interval: Duration) -> Self {
+    /// `connect_timeout` bounds how long a leg may wait for ICE+DTLS (e.g. an offer whose
+    /// answer never comes) before it is reported `Disconnected` and removed.
+    pub fn new(local_addr: SocketAddr, stats_interval: Duration, connect_timeout: Duration) -> Self {
         MediaCore {
             local_addr,
             crypto: Arc::new(str0m::crypto::from_feature_flags()),
             stats_interval,
+            connect_timeout,
             legs: BTreeMap::new(),
             next_leg: 1,
             transmits: VecDeque::new(),
@@ -188,6 +194,7 @@ impl MediaCore {
             out_media_time: 0,
             rtc_deadline: now,
             next_stats_at: now + self.stats_interval,
+            connect_deadline: Some(now + self.connect_timeout),
             connected: false,
             audio_flowing: false,
             stats: LegStats::default(),
@@ -375,6 +382,10 @@ impl MediaCore {
                 leg.next_stats_at = now + self.stats_interval;
                 self.events.push_back(MediaEvent::Stats { leg: id, stats: leg.stats.clone() });
             }
+            if leg.connect_deadline.is_some_and(|deadline| now >= deadline) {
+                debug!("{id}: not connected within {:?}", self.connect_timeout);
+                leg.failed = true;
+            }
             if leg.closing_deadline.is_some_and(|deadline| now >= deadline) {
                 leg.rtc.disconnect();
             }
@@ -392,6 +403,7 @@ impl MediaCore {
                     leg.generating().then_some(leg.next_frame_at),
                     Some(leg.next_stats_at),
                     leg.closing_deadline,
+                    leg.connect_deadline,
                 ]
             })
             .flatten()
@@ -445,6 +457,7 @@ impl MediaCore {
                 Output::Event(event) => match event {
                     Event::Connected => {
                         leg.connected = true;
+                        leg.connect_deadline = None;
                         leg.next_frame_at = now;
                         self.events.push_back(MediaEvent::Connected { leg: id });
                     }

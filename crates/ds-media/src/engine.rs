@@ -27,11 +27,18 @@ pub struct MediaConfig {
     pub bind: SocketAddr,
     /// How often each leg reports [`MediaEvent::Stats`].
     pub stats_interval: Duration,
+    /// A leg that has not connected (ICE + DTLS) this long after its offer/answer is given
+    /// up: reported [`MediaEvent::Disconnected`] and removed, so abandoned offers do not leak.
+    pub connect_timeout: Duration,
 }
 
 impl MediaConfig {
     pub fn new(ip: IpAddr) -> Self {
-        MediaConfig { bind: SocketAddr::new(ip, 0), stats_interval: Duration::from_secs(5) }
+        MediaConfig {
+            bind: SocketAddr::new(ip, 0),
+            stats_interval: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -58,7 +65,7 @@ impl MediaEngine {
         let local_addr = socket.local_addr()?;
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (event_tx, events) = mpsc::unbounded_channel();
-        let core = MediaCore::new(local_addr, config.stats_interval);
+        let core = MediaCore::new(local_addr, config.stats_interval, config.connect_timeout);
         // The engine gets its own OS thread with its own single-threaded tokio runtime:
         // - Opus encoding and DTLS/SRTP are CPU work that must never stall the server's async
         //   runtime (axum handlers, signalling sockets), whatever flavour that runtime is;

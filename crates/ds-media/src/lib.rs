@@ -27,7 +27,9 @@
 //! - Events arrive on the [`MediaEvents`] receiver: `Connected`, `AudioFlowing` (first Opus
 //!   packet), `DtmfDigit`, periodic `Stats`, and finally exactly one of `Disconnected` (peer
 //!   gone or failed) or `Closed` (after [`MediaEngine::close`]), each preceded by final `Stats`.
-//! - Dropping the last handle stops the engine thread and every leg.
+//! - A leg that has not connected within [`MediaConfig::connect_timeout`] (e.g. an offer whose
+//!   answer never came) is reported `Disconnected` and removed.
+//! - Dropping the last handle stops the engine thread and every leg, and frees the port.
 
 mod core;
 mod engine;

@@ -29,10 +29,15 @@ pub struct Harness {
 
 impl Harness {
     pub fn start() -> Result<Self, Box<dyn std::error::Error>> {
+        Self::start_with_connect_timeout(Duration::from_secs(30))
+    }
+
+    pub fn start_with_connect_timeout(connect_timeout: Duration) -> Result<Self, Box<dyn std::error::Error>> {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let config = ds_media::MediaConfig {
             bind: "127.0.0.1:0".parse()?,
             stats_interval: Duration::from_millis(500),
+            connect_timeout,
         };
         let (engine, events_rx) = MediaEngine::start_with(config)?;
         Ok(Harness { rt, engine, events_rx, events: Vec::new() })
