@@ -872,6 +872,11 @@ impl Phone {
         if let Conn::Authenticating { req_id: expected, .. } = &self.conn {
             if fatal || req_id == Some(expected.as_str()) {
                 self.error(error);
+                if code == PhoneErrorCode::AuthFailed {
+                    // The token was refused: give the host a chance to supply a fresh one before
+                    // the next attempt (`ProvideToken` while not connected replaces it).
+                    self.outputs.push_back(Output::NeedToken);
+                }
                 if code.is_terminal() {
                     self.go_terminal();
                 } else {

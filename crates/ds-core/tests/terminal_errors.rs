@@ -73,6 +73,28 @@ fn fatal_auth_failed_at_the_handshake_retries_with_back_off() {
     h.command(ds_core::Command::Connect { token: hour_token() });
     assert_eq!(h.errors()[0].code, PhoneErrorCode::AuthFailed);
     assert_eq!(h.status(), ConnectionStatus::Reconnecting { attempt: 1 });
+    assert_eq!(h.need_token.len(), 1, "the host is asked for a fresh token");
+}
+
+#[test]
+fn a_token_supplied_after_auth_failed_is_used_on_the_next_attempt() {
+    let mut h = Harness::new();
+    h.server.auth = AuthPolicy::Fatal(ErrorCode::AuthFailed);
+    let fresh = make_token(USER, T0 / 1000 + 7_200);
+    h.token_supply = Some(fresh.clone());
+    h.command(ds_core::Command::Connect { token: "stale".into() });
+    h.server.auth = AuthPolicy::Accept { reconnected: None };
+    h.advance(1_000);
+    assert_eq!(h.status(), ConnectionStatus::Connected);
+    let tokens: Vec<_> = h
+        .take_sent()
+        .into_iter()
+        .filter_map(|f| match f {
+            ds_protocol::signalling::ClientMessage::Authenticate { token, .. } => Some(token),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tokens, ["stale".to_owned(), fresh]);
 }
 
 #[test]
