@@ -12,6 +12,7 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
+  outputDir: '../../target/media-test-results',
   webServer: {
     command: `${server} 127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}/health`,

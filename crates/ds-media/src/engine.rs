@@ -60,6 +60,10 @@ impl MediaEngine {
     }
 
     pub fn start_with(config: MediaConfig) -> Result<(MediaEngine, MediaEvents), MediaError> {
+        // The bound address is also the only host candidate, and 0.0.0.0 / :: is not one.
+        if config.bind.ip().is_unspecified() {
+            return Err(MediaError::UnspecifiedAddress(config.bind.ip()));
+        }
         let socket = StdUdpSocket::bind(config.bind)?;
         socket.set_nonblocking(true)?;
         let local_addr = socket.local_addr()?;

@@ -17,6 +17,8 @@ pub enum MediaError {
     BridgeToSelf(LegId),
     #[error("{0:?} is not a DTMF digit (0-9, *, #, A-D)")]
     NotADtmfDigit(char),
+    #[error("cannot advertise {0} as an ICE candidate: bind a concrete IP such as 127.0.0.1")]
+    UnspecifiedAddress(std::net::IpAddr),
     #[error("the media engine has stopped")]
     EngineStopped,
     #[error("socket error: {0}")]

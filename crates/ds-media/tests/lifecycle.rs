@@ -53,3 +53,9 @@ fn dropping_the_last_handle_stops_the_engine_and_frees_its_port() -> TestResult 
     assert_eq!(rt.block_on(events.recv()), None);
     Ok(())
 }
+
+#[test]
+fn binding_the_unspecified_address_is_refused_with_a_clear_error() {
+    let refused = MediaEngine::start("0.0.0.0".parse().expect("an IP"));
+    assert!(matches!(refused, Err(ds_media::MediaError::UnspecifiedAddress(_))), "{refused:?}");
+}
