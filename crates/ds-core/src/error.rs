@@ -38,7 +38,7 @@ pub enum PhoneErrorCode {
     AudioDeviceInUse,
     /// Client only: autoplay policy blocked audio output.
     AudioPlaybackBlocked,
-    /// A server code this build does not know; handled as a generic error (§9.1 **[compat]**).
+    /// A server code this build does not know; handled as a generic error (§9.1 **\[compat\]**).
     Other(String),
 }
 

@@ -5,7 +5,7 @@
 //! [`ServerMessage`] what the platform (or ds-local) sends. Both the browser phone and ds-local use
 //! these types, so a protocol change that one side does not understand is a compile error.
 //!
-//! Tolerance rules (§4.3, §9.1 **[compat]**):
+//! Tolerance rules (§4.3, §9.1 **\[compat\]**):
 //! - unknown members are ignored;
 //! - small vocabularies (call states, end reasons, error codes, …) are closed enums with an
 //!   `Unknown(String)` fallback that keeps the wire value verbatim, so a new value from the
@@ -159,7 +159,7 @@ wire_enum! {
 
 wire_enum! {
     /// Presence status (§5.2). Clients render unknown values (and the legacy `dnd`/`away`) as
-    /// offline **[compat]**; see [`PresenceStatus::shown_as`].
+    /// offline **\[compat\]**; see [`PresenceStatus::shown_as`].
     pub enum PresenceStatus {
         Available => "available",
         OnCall => "on_call",
@@ -168,7 +168,7 @@ wire_enum! {
 }
 
 impl PresenceStatus {
-    /// The status a UI should display: unknown values collapse to `Offline` (§5.2 **[compat]**).
+    /// The status a UI should display: unknown values collapse to `Offline` (§5.2 **\[compat\]**).
     pub fn shown_as(&self) -> PresenceStatus {
         match self {
             PresenceStatus::Unknown(_) => PresenceStatus::Offline,
@@ -196,7 +196,7 @@ wire_enum! {
         PresenceUnavailable => "presence_unavailable",
         ReachabilityUnavailable => "reachability_unavailable",
         InternalError => "internal_error",
-        /// Server-side per-user call cap; seen in a test fixture (§6.4 **[open]**).
+        /// Server-side per-user call cap; seen in a test fixture (§6.4 **\[open\]**).
         CallLimit => "call_limit",
     }
 }
