@@ -25,6 +25,8 @@ const FRAME_PERIOD: Duration = Duration::from_millis(20);
 /// If the loop fell further behind than this, generated audio skips ahead instead of sending
 /// a burst of catch-up frames (which the browser's jitter buffer would have to discard).
 const MAX_CATCH_UP: Duration = Duration::from_millis(100);
+/// A silence in what a leg writes longer than this is reproduced as a gap in RTP time.
+const PAUSE_GAP: Duration = Duration::from_millis(60);
 /// How long a closing leg may take to flush its RTCP BYE / DTLS close_notify.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// Payload types offered for RFC 4733 events. 48 kHz matches Opus (what Chrome uses with
@@ -48,6 +50,8 @@ struct Leg {
     /// RTP media time (48 kHz) of the next packet we write: one continuous timeline across
     /// source changes, echo and bridging, so the peer's jitter buffer never sees a jump.
     out_media_time: u64,
+    /// When the last packet was written, to carry real pauses into the timeline.
+    last_write_at: Option<Instant>,
     rtc_deadline: Instant,
     next_stats_at: Instant,
     /// Until connected: when to give up on the leg.
@@ -83,6 +87,15 @@ impl Leg {
             return false;
         };
         let samples = opus_pure::packet::samples_48k(packet).unwrap_or(FRAME_SAMPLES) as u64;
+        // A real pause (a bridged partner that went quiet or away, a source switch) must show
+        // as a timestamp gap too, or the peer would play later audio "late" in a compressed
+        // timeline. Normal packet spacing jitter (< PAUSE_GAP) keeps the contiguous timeline.
+        if let Some(previous) = self.last_write_at {
+            let elapsed = now.saturating_duration_since(previous);
+            if elapsed > PAUSE_GAP {
+                self.out_media_time += (elapsed - FRAME_PERIOD).as_micros() as u64 * 48 / 1000;
+            }
+        }
         let time = MediaTime::new(self.out_media_time, Frequency::FORTY_EIGHT_KHZ);
         let Some(writer) = self.rtc.writer(mid) else {
             return false;
@@ -90,6 +103,7 @@ impl Leg {
         match writer.write(pt, now, time, packet.to_vec()) {
             Ok(()) => {
                 self.out_media_time += samples;
+                self.last_write_at = Some(now);
                 self.stats.packets_sent += 1;
                 true
             }
@@ -192,6 +206,7 @@ impl MediaCore {
             encoder: None,
             next_frame_at: now,
             out_media_time: 0,
+            last_write_at: None,
             rtc_deadline: now,
             next_stats_at: now + self.stats_interval,
             connect_deadline: Some(now + self.connect_timeout),
@@ -556,6 +571,8 @@ mod tests {
         now: Instant,
         client_deadline: Instant,
         received_opus: usize,
+        /// RTP media time of each Opus packet the client received.
+        received_times: Vec<u64>,
         events: Vec<MediaEvent>,
     }
 
@@ -596,6 +613,7 @@ mod tests {
                 now,
                 client_deadline: now,
                 received_opus: 0,
+                received_times: Vec::new(),
                 events: Vec::new(),
             }
         }
@@ -611,6 +629,7 @@ mod tests {
                     Output::Transmit(t) => self.core.handle_receive(self.now, t.source, &t.contents),
                     Output::Event(Event::MediaData(data)) if data.params.spec().codec == Codec::Opus => {
                         self.received_opus += 1;
+                        self.received_times.push(data.time.numer());
                     }
                     Output::Event(_) => {}
                 }
@@ -686,5 +705,26 @@ mod tests {
             })
             .collect();
         assert_eq!(digits, "77");
+    }
+
+    #[test]
+    fn a_pause_in_what_a_leg_sends_is_a_gap_in_its_rtp_timeline() {
+        let mut sim = Sim::new(Source::Tone { freq_hz: 440.0 });
+        sim.run_until(Duration::from_secs(5), |s| s.received_opus >= 10);
+        let leg = LegId(1);
+        // Echo with a silent client: nothing is written for a second.
+        sim.core.set_source(leg, Source::Echo, sim.now).expect("source set");
+        let before = sim.received_times.len();
+        let resume_at = sim.now + Duration::from_secs(1);
+        sim.run_until(Duration::from_secs(2), |s| s.now >= resume_at);
+        sim.core.set_source(leg, Source::Tone { freq_hz: 440.0 }, sim.now).expect("source set");
+        sim.run_until(Duration::from_secs(2), |s| s.received_times.len() >= before + 10);
+
+        let times = &sim.received_times;
+        let steps: Vec<u64> = times.windows(2).map(|w| w[1].wrapping_sub(w[0])).collect();
+        let biggest = steps.iter().copied().max().unwrap_or(0);
+        // About one second at 48 kHz, not one 20 ms frame.
+        assert!((40_000..=56_000).contains(&biggest), "largest timestamp step {biggest}");
+        assert!(steps.iter().filter(|s| **s == 960).count() >= 15, "{steps:?}");
     }
 }
