@@ -299,6 +299,17 @@ pub enum PhoneEvent {
     Presence(Vec<PresenceEntry>),
 }
 
+/// Any input of the phone, for hosts that prefer one entry point ([`crate::Phone::handle_input`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Command(Command),
+    Frame(ds_protocol::signalling::ServerMessage),
+    Transport(TransportEvent),
+    Media(MediaEvent),
+    /// A timer armed from `poll_timeout` fired.
+    Timeout,
+}
+
 /// One thing the host must do. See [`crate::Phone`] for the drain contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {

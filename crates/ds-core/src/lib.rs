@@ -20,7 +20,7 @@ pub mod view_model;
 
 pub use error::{PhoneError, PhoneErrorCode};
 pub use io::{
-    CallHandle, CallInfo, CallPhase, Command, Direction, MediaEvent, MediaRequest, Output, PhoneEvent,
+    CallHandle, CallInfo, CallPhase, Command, Direction, Input, MediaEvent, MediaRequest, Output, PhoneEvent,
     SocketId, TransportEvent, TransportRequest,
 };
 pub use phone::{Phone, PhoneConfig};

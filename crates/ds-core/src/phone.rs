@@ -10,7 +10,7 @@ use ds_protocol::signalling::{
 use crate::destination::clean_destination;
 use crate::error::{PhoneError, PhoneErrorCode};
 use crate::io::{
-    CallHandle, CallInfo, CallPhase, Command, Direction, MediaEvent, MediaRequest, Output, PhoneEvent,
+    CallHandle, CallInfo, CallPhase, Command, Direction, Input, MediaEvent, MediaRequest, Output, PhoneEvent,
     SocketId, TransportEvent, TransportRequest,
 };
 use crate::random::{RandomSource, uniform_inclusive};
@@ -290,6 +290,17 @@ impl Phone {
     }
 
     // ----- inputs ------------------------------------------------------------------------------
+
+    /// Dispatches any [`Input`] to its handler.
+    pub fn handle_input(&mut self, now: u64, input: Input) {
+        match input {
+            Input::Command(command) => self.handle_command(now, command),
+            Input::Frame(frame) => self.handle_frame(now, frame),
+            Input::Transport(event) => self.handle_transport(now, event),
+            Input::Media(event) => self.handle_media(now, event),
+            Input::Timeout => self.handle_timeout(now),
+        }
+    }
 
     /// A user or host action.
     pub fn handle_command(&mut self, now: u64, command: Command) {

@@ -3,7 +3,9 @@
 
 use ds_protocol::signalling::HeldBy;
 
-use crate::destination::{clean_destination, format_for_display};
+pub use crate::destination::{format_as_you_type, format_for_display, strip_to_dial_string};
+
+use crate::destination::clean_destination;
 use crate::io::{CallHandle, CallInfo, CallPhase, Direction};
 
 /// Connection states as the UI names them (protocol.md §4.4, "UI-level names").

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use ds_core::token::encode_base64url;
 use ds_core::view_model::ConnectionStatus;
 use ds_core::{
-    CallHandle, CallInfo, Command, MediaEvent, MediaRequest, Output, Phone, PhoneConfig, PhoneError,
+    CallHandle, CallInfo, Command, Input, MediaEvent, MediaRequest, Output, Phone, PhoneConfig, PhoneError,
     PhoneEvent, RandomSource, SocketId, TransportEvent, TransportRequest, XorShift32,
 };
 use ds_protocol::signalling::{
@@ -173,12 +173,6 @@ impl FakeServer {
     }
 }
 
-enum Input {
-    Frame(ServerMessage),
-    Transport(TransportEvent),
-    Media(MediaEvent),
-}
-
 /// A phone wired to the fake server and fake drivers.
 pub struct Harness {
     pub phone: Phone,
@@ -281,15 +275,9 @@ impl Harness {
         }
         if let Some(input) = self.inbox.pop_front() {
             moved = true;
-            match input {
-                Input::Frame(frame) => {
-                    // Frames only arrive on an open socket.
-                    if self.socket.is_some() {
-                        self.phone.handle_frame(self.now, frame);
-                    }
-                }
-                Input::Transport(event) => self.phone.handle_transport(self.now, event),
-                Input::Media(event) => self.phone.handle_media(self.now, event),
+            // Frames only arrive on an open socket.
+            if self.socket.is_some() || !matches!(input, Input::Frame(_)) {
+                self.phone.handle_input(self.now, input);
             }
         }
         moved
@@ -312,7 +300,7 @@ impl Harness {
             match self.phone.poll_timeout() {
                 Some(deadline) if deadline <= target => {
                     self.now = self.now.max(deadline);
-                    self.phone.handle_timeout(self.now);
+                    self.phone.handle_input(self.now, Input::Timeout);
                 }
                 _ => break,
             }
