@@ -349,6 +349,11 @@ impl MediaCore {
         Ok(())
     }
 
+    /// The leg's counters right now.
+    pub fn stats(&self, id: LegId) -> Result<LegStats, MediaError> {
+        self.legs.get(&id).map(|leg| leg.stats.clone()).ok_or(MediaError::UnknownLeg(id))
+    }
+
     pub fn leg_count(&self) -> usize {
         self.legs.len()
     }

@@ -155,6 +155,12 @@ impl MediaEngine {
         self.call(move |core, now| core.close(leg, now)).await
     }
 
+    /// The leg's packet counters and receive quality right now (also sent periodically as
+    /// [`MediaEvent::Stats`]).
+    pub async fn stats(&self, leg: LegId) -> Result<crate::LegStats, MediaError> {
+        self.call(move |core, _| core.stats(leg)).await
+    }
+
     /// Number of live legs (closing ones included until they are gone).
     pub async fn leg_count(&self) -> Result<usize, MediaError> {
         self.call(|core, _| Ok(core.leg_count())).await

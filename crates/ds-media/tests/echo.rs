@@ -48,6 +48,8 @@ fn stats_count_packets_both_ways() -> TestResult {
     })?;
     let stats = seen.ok_or("no stats")?;
     assert!(stats.packets_received > 10, "{stats:?}");
+    let now = h.rt.block_on(h.engine.stats(leg))?;
+    assert!(now.packets_sent >= stats.packets_sent && now.packets_received >= stats.packets_received);
     Ok(())
 }
 
