@@ -39,6 +39,7 @@ fn run() -> anyhow::Result<()> {
         "test" => test::run(&env, &args[1..]),
         // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
         "e2e-in-namespace" => test::e2e_in_namespace(&env),
+        "wasm-in-namespace" => test::wasm_in_namespace(&env),
         "check-deps" => {
             if !test::check_dependency_direction(&env)? {
                 bail!("a sans-IO crate depends on a browser or runtime crate");

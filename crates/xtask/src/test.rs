@@ -15,8 +15,8 @@ use crate::process::{Env, step};
 use crate::{dist, setup};
 
 /// Crates built and tested for the host.
-const NATIVE_PACKAGES: &[&str] = &["ds-protocol", "ds-core", "ds-local", "xtask"];
-/// Crates whose tests run as wasm in headless Chromium.
+const NATIVE_PACKAGES: &[&str] = &["ds-protocol", "ds-core", "ds-media", "ds-local", "xtask"];
+/// Crates whose tests run as wasm (in headless Chromium, or Node for DOM-free ds-core).
 const WASM_TEST_PACKAGES: &[&str] = &["ds-core", "ds-web", "ds-ui", "ds-elements"];
 /// Crates that must stay free of browser and runtime dependencies (sans-IO, serde only).
 const PURE_PACKAGES: &[&str] = &["ds-protocol", "ds-core"];
@@ -126,11 +126,9 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         tally.cargo_run("native tests", ok, &out);
     }
     if wanted("wasm") {
-        for package in WASM_TEST_PACKAGES {
-            step(&format!("wasm: {package} in headless Chromium"));
-            let (ok, out) = wasm_test(env, package).tee()?;
-            tally.cargo_run(&format!("wasm tests of {package}"), ok, &out);
-        }
+        step("wasm: wasm-bindgen tests in headless Chromium, against a ds-local on 127.0.0.1:18787");
+        let (ok, out) = wasm_tier(env)?;
+        tally.cargo_run("wasm tests", ok, &out);
     }
     let mut dist_ok = true;
     if wanted("dist") || wanted("e2e") {
@@ -183,12 +181,65 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where browser tests find ds-local. A fixed port is safe because the tier runs in its own
+/// network namespace; test code reads it at compile time with `option_env!("DS_TEST_BASE_URL")`.
+pub const WASM_TEST_LISTEN: &str = "127.0.0.1:18787";
+
+/// Builds the wasm tests (outside the namespace: cargo may need the registry), then runs them
+/// with a demo ds-local in a loopback-only network namespace. Returns (ok, collected stdout).
+fn wasm_tier(env: &Env) -> anyhow::Result<(bool, String)> {
+    env.cargo(&["build", "-p", "ds-local"]).run()?;
+    let mut build = env.cargo(&["test", "--no-run", "--target", "wasm32-unknown-unknown"]);
+    for package in WASM_TEST_PACKAGES {
+        build.args(["-p", package]);
+    }
+    build.env("DS_TEST_BASE_URL", format!("http://{WASM_TEST_LISTEN}"));
+    if !build.succeeds() {
+        return Ok((false, String::new()));
+    }
+    if can_use_network_namespace(env) {
+        let exe = std::env::current_exe().context("cannot locate the xtask binary")?;
+        env.command("unshare")
+            .args(["--net", "--", "sh", "-c", "ip link set lo up && exec \"$0\" wasm-in-namespace"])
+            .arg(exe)
+            .tee()
+    } else {
+        println!(
+            "    WARNING: cannot create a network namespace (needs root and unshare); using host loopback"
+        );
+        wasm_in_namespace_collect(env)
+    }
+}
+
+/// The part of the wasm tier that runs inside the namespace: ds-local, then each package.
+pub fn wasm_in_namespace(env: &Env) -> anyhow::Result<()> {
+    let (ok, _) = wasm_in_namespace_collect(env)?;
+    if !ok {
+        bail!("wasm tests failed");
+    }
+    Ok(())
+}
+
+fn wasm_in_namespace_collect(env: &Env) -> anyhow::Result<(bool, String)> {
+    let _server = LocalServer::start(env, WASM_TEST_LISTEN)?;
+    let mut all_ok = true;
+    let mut collected = String::new();
+    for package in WASM_TEST_PACKAGES {
+        println!("==> wasm: {package}");
+        let (ok, out) = wasm_test(env, package).tee()?;
+        all_ok &= ok;
+        collected.push_str(&out);
+    }
+    Ok((all_ok, collected))
+}
+
 /// `cargo test --target wasm32-unknown-unknown -p PACKAGE` with the headless-Chromium runner.
 pub fn wasm_test(env: &Env, package: &str) -> crate::process::Cmd {
     let mut cmd = env.cargo(&["test", "--target", "wasm32-unknown-unknown", "-p", package]);
     cmd.env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_WEBDRIVER_JSON", env.root.join("tests/webdriver.json"))
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "60");
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "120")
+        .env("DS_TEST_BASE_URL", format!("http://{WASM_TEST_LISTEN}"));
     cmd
 }
 
@@ -236,7 +287,7 @@ pub struct LocalServer {
 impl LocalServer {
     /// Starts an already built `target/debug/ds-local` with the demo account, and fast timers
     /// when this build has them, so ringing and answering take milliseconds in tests.
-    pub fn start(env: &Env) -> anyhow::Result<Self> {
+    pub fn start(env: &Env, listen: &str) -> anyhow::Result<Self> {
         let data_dir = TempDir::new("ds-local-e2e")?;
         let binary = env.target_dir.join("debug/ds-local");
         let help = env.command(&binary).arg("--help").output().unwrap_or_default();
@@ -245,7 +296,7 @@ impl LocalServer {
             command.arg("--fast-timers");
         }
         let mut child = command
-            .args(["--listen", "127.0.0.1:0", "--demo", "--data-dir"])
+            .args(["--listen", listen, "--demo", "--data-dir"])
             .arg(&data_dir.0)
             .arg("--static-dir")
             .arg(env.root.join("dist"))
@@ -339,7 +390,7 @@ fn can_use_network_namespace(env: &Env) -> bool {
 /// Starts ds-local and runs Playwright against it; the report lands in `target/e2e-report.json`.
 /// Runs inside the network namespace that [`e2e`] made (or on the host as a fallback).
 pub fn e2e_in_namespace(env: &Env) -> anyhow::Result<()> {
-    let server = LocalServer::start(env)?;
+    let server = LocalServer::start(env, "127.0.0.1:0")?;
     let report = env.target_dir.join("e2e-report.json");
     let ok = env
         .command(env.root.join("node_modules/.bin/playwright"))
