@@ -187,3 +187,45 @@ async fn accounts_list_is_platform_level() {
         list.body["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
     assert!(ids.contains(&a.as_str()) && ids.contains(&b.as_str()));
 }
+
+#[tokio::test]
+async fn account_updates_merge_config_and_delete_removes_everything_it_owns() {
+    let platform = Platform::new().await;
+    let account = platform.create_account("o@c.test").await;
+    let updated = platform
+        .post(
+            &format!("/v1/accounts/{account}"),
+            KEY,
+            None,
+            json!({ "primary_contact_name": "Dr. Jones", "config": { "timezone": "America/Chicago" } }),
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.text);
+    assert_eq!(updated.body["email"], "o@c.test", "omitted keys stay");
+    assert_eq!(updated.body["primary_contact_name"], "Dr. Jones");
+    assert_eq!(updated.body["config"]["timezone"], "America/Chicago");
+    assert_eq!(updated.body["config"]["region"], "US", "config is merged key by key");
+    let bad = platform
+        .post(&format!("/v1/accounts/{account}"), KEY, None, json!({ "config": { "extension_length": 9 } }))
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+
+    let user = platform.create_user(&account, "A").await;
+    let session = platform.session(&account).await;
+    let token = platform.user_token(&user).await;
+    let refused =
+        platform.call(Method::DELETE, &format!("/v1/accounts/{account}"), Some(&session), None, None).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let deleted =
+        platform.call(Method::DELETE, &format!("/v1/accounts/{account}"), Some(KEY), None, None).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        platform.get(&format!("/v1/accounts/{account}"), KEY, None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(platform.get("/v1/users", &session, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(platform.get("/v1/me/directory", &token, None).await.status, StatusCode::UNAUTHORIZED);
+    let users: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(platform.state.db()).await.unwrap();
+    assert_eq!(users, 0);
+}

@@ -127,6 +127,15 @@ pub struct CreateAccountRequest {
     pub config: Option<AccountConfigInput>,
 }
 
+/// `POST /v1/accounts/{id}` partial update (rest.md §3.2); `config` is merged key by key.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct UpdateAccountRequest {
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "tri_state")]
+    pub primary_contact_name: Option<Option<String>>,
+    pub config: Option<AccountConfigInput>,
+}
+
 /// `UserConfig` (rest.md §4.1).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserConfig {

@@ -2,7 +2,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use ds_protocol::rest::{Account, AccountConfig, CreateAccountRequest, ListEnvelope};
+use axum::http::StatusCode;
+use ds_protocol::rest::{
+    Account, AccountConfig, AccountConfigInput, CreateAccountRequest, ListEnvelope, UpdateAccountRequest,
+};
 use sqlx::{QueryBuilder, Sqlite};
 
 use crate::AppState;
@@ -50,16 +53,12 @@ fn validate_email(email: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Inserts an account; shared with the demo seed.
-pub(crate) async fn insert(
-    db: &sqlx::SqlitePool,
-    id: &str,
-    request: &CreateAccountRequest,
-    livemode: bool,
-    now: i64,
-) -> Result<(), ApiError> {
-    let mut config = AccountConfig::default();
-    if let Some(input) = &request.config {
+/// Applies the keys present in `input` to `config` (rest.md §3.1 validation).
+fn merge_config(
+    mut config: AccountConfig,
+    input: Option<&AccountConfigInput>,
+) -> Result<AccountConfig, ApiError> {
+    if let Some(input) = input {
         if let Some(region) = &input.region {
             if region.len() != 2 || !region.bytes().all(|b| b.is_ascii_alphabetic()) {
                 return Err(ApiError::invalid_field("config.region", "must be a two-letter country code"));
@@ -78,8 +77,20 @@ pub(crate) async fn insert(
         if let Some(timezone) = &input.timezone {
             config.timezone = timezone.clone();
         }
-        config.default_agent_visible = input.default_agent_visible;
+        config.default_agent_visible = input.default_agent_visible.or(config.default_agent_visible);
     }
+    Ok(config)
+}
+
+/// Inserts an account; shared with the demo seed.
+pub(crate) async fn insert(
+    db: &sqlx::SqlitePool,
+    id: &str,
+    request: &CreateAccountRequest,
+    livemode: bool,
+    now: i64,
+) -> Result<(), ApiError> {
+    let config = merge_config(AccountConfig::default(), request.config.as_ref())?;
     let address = request.address.as_ref().or(request.billing_address.as_ref());
     sqlx::query(
         "INSERT INTO accounts (id, email, primary_contact_name, config, address, pricing, livemode, created_at, updated_at)
@@ -155,4 +166,55 @@ pub async fn list(
     let rows: Vec<AccountRow> = query.build_query_as().fetch_all(state.db()).await?;
     let accounts = rows.into_iter().map(AccountRow::into_account).collect();
     Ok(Json(pager.envelope(accounts, |a: &Account| &a.id)))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<UpdateAccountRequest>,
+) -> Result<Json<Account>, ApiError> {
+    caller.require_platform()?;
+    let current = fetch(&state, &id).await?;
+    let email = request.email.or(current.email);
+    if let Some(email) = &email {
+        validate_email(email)?;
+    }
+    let name = request.primary_contact_name.unwrap_or(current.primary_contact_name);
+    let config = merge_config(current.config, request.config.as_ref())?;
+    sqlx::query(
+        "UPDATE accounts SET email = ?, primary_contact_name = ?, config = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(email)
+    .bind(name)
+    .bind(serde_json::to_string(&config).expect("config serialises"))
+    .bind(state.clock().now_ms())
+    .bind(&id)
+    .execute(state.db())
+    .await?;
+    Ok(Json(fetch(&state, &id).await?))
+}
+
+/// Deletes the account and everything it owns (rest.md §3.2 [open]): users, extensions, DIDs,
+/// calls, addresses and endpoints cascade; its event log and pending webhooks go too. Tokens of
+/// the account stop working because the account no longer exists.
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_platform()?;
+    let mut tx = state.db().begin().await?;
+    let deleted = sqlx::query("DELETE FROM accounts WHERE id = ?").bind(&id).execute(&mut *tx).await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::not_found("account", id));
+    }
+    for table in ["events", "event_sequences", "webhook_outbox"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE account_id = ?")))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

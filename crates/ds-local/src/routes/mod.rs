@@ -85,6 +85,22 @@ pub fn table() -> Vec<ApiRoute> {
         route(M::GET, "/v1/accounts/{id}", "Accounts", Platform, "Retrieve an account", get(accounts::get)),
         route(
             M::POST,
+            "/v1/accounts/{id}",
+            "Accounts",
+            Platform,
+            "Update an account",
+            post(accounts::update),
+        ),
+        route(
+            M::DELETE,
+            "/v1/accounts/{id}",
+            "Accounts",
+            Platform,
+            "Delete an account and all it owns",
+            delete(accounts::delete),
+        ),
+        route(
+            M::POST,
             "/v1/account_sessions",
             "Sessions",
             Platform,
