@@ -29,6 +29,7 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod ids;
+pub mod json_errors;
 pub mod openapi;
 pub mod routes;
 pub mod signalling;
@@ -300,6 +301,7 @@ pub fn app(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(axum::middleware::map_response(json_errors::middleware))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())
