@@ -3,6 +3,7 @@
 // ds-local runs with --demo and (when the runner passes it) --fast-timers.
 import { expect, test } from '@playwright/test';
 import {
+  PLATFORM_KEY,
   accountSession,
   callLog,
   demoUsers,
@@ -166,5 +167,70 @@ test('a call survives a dropped socket and is restored on reconnect', async ({ p
   await expect.poll(async () => (await inboundAudio(page, callId)).packetsReceived).toBeGreaterThan(before);
   await page.evaluate((id) => (window as any).phone.send({ type: 'call.hangup', call_id: id }), callId);
   expect((await waitForFrame(page, { type: 'call.ended', call_id: callId })).reason).toBe('hangup');
+  expect((await finishedCallLog(request, demo.account, callId)).status).toBe('completed');
+});
+
+test('click-to-call rings the softphone, then the destination answers with a tone', async ({ page, request }) => {
+  const demo = await demoUsers(request);
+  await phonePage(page);
+  await page.evaluate((t) => (window as any).phone.connect(t), await userToken(request, demo.alice));
+  const created = await request.post('/v1/calls', {
+    headers: { Authorization: `Bearer ${PLATFORM_KEY}`, 'DialStack-Account': demo.account },
+    data: { user: demo.alice, dial_string: '+15005550002' },
+  });
+  expect(created.status()).toBe(202);
+  const callId = (await created.json()).id;
+  const incoming = await waitForFrame(page, { type: 'call.incoming', call_id: callId });
+  expect(incoming).toMatchObject({ from: '+15005550002', from_name: 'Click-to-call', to: '101' });
+  await waitForFrame(page, { type: 'sdp.offer', call_id: callId });
+  await page.evaluate((id) => (window as any).phone.answer(id), callId);
+  await waitForFrame(page, { type: 'call.answered', call_id: callId });
+  await expectAudioFrom(page, callId);
+  await expect.poll(async () => (await callLog(request, demo.account, callId)).answered_at, { timeout: 10_000 }).not.toBeNull();
+  await page.evaluate((id) => (window as any).phone.send({ type: 'call.hangup', call_id: id }), callId);
+  expect(await finishedCallLog(request, demo.account, callId)).toMatchObject({ status: 'completed', user: demo.alice });
+});
+
+test('a test-helper caller rings the softphone, is heard, and its DTMF digits are logged', async ({ page, request }) => {
+  const demo = await demoUsers(request);
+  await phonePage(page);
+  await page.evaluate((t) => (window as any).phone.connect(t), await userToken(request, demo.bob));
+  const created = await request.post('/v1/test_helpers/calls', {
+    headers: { Authorization: `Bearer ${PLATFORM_KEY}`, 'DialStack-Account': demo.account },
+    data: { user: demo.bob, from_number: '+16195550177', from_name: 'JANE ROE' },
+  });
+  expect(created.status()).toBe(200);
+  const { id: callId, scenario } = await created.json();
+  expect(scenario).toBe('answered');
+  const incoming = await waitForFrame(page, { type: 'call.incoming', call_id: callId });
+  expect(incoming).toMatchObject({ from: '+16195550177', from_name: 'JANE ROE' });
+  await waitForFrame(page, { type: 'sdp.offer', call_id: callId });
+  await page.evaluate((id) => (window as any).phone.answer(id), callId);
+  await waitForFrame(page, { type: 'call.answered', call_id: callId });
+  await expectAudioFrom(page, callId);
+  await page.evaluate((id) => (window as any).phone.dtmf(id, '42'), callId);
+  await expect.poll(async () => (await callLog(request, demo.account, callId)).dtmf_digits, { timeout: 10_000 }).toBe('42');
+  await page.evaluate((id) => (window as any).phone.send({ type: 'call.hangup', call_id: id }), callId);
+  expect(await finishedCallLog(request, demo.account, callId)).toMatchObject({
+    status: 'completed',
+    direction: 'inbound',
+    from_number: '+16195550177',
+    from_label: 'JANE ROE',
+  });
+});
+
+test('early media arrives as a provisional answer the browser applies before the final one', async ({ page, request }) => {
+  const demo = await demoUsers(request);
+  await phonePage(page);
+  await page.evaluate((t) => (window as any).phone.connect(t), await userToken(request, demo.alice));
+  const reqId = await page.evaluate(() => (window as any).phone.dial('+15005550005'));
+  const callId = (await waitForFrame(page, { type: 'call.trying', req_id: reqId })).call_id;
+  await waitForFrame(page, { type: 'sdp.pranswer', call_id: callId });
+  // Ringback is heard before the answer.
+  await expectAudioFrom(page, callId);
+  await waitForFrame(page, { type: 'call.answered', call_id: callId });
+  const types = (await frames(page)).filter((f) => f.call_id === callId).map((f) => f.type);
+  expect(types).toEqual(['call.trying', 'sdp.pranswer', 'sdp.answer', 'call.answered']);
+  await page.evaluate((id) => (window as any).phone.send({ type: 'call.hangup', call_id: id }), callId);
   expect((await finishedCallLog(request, demo.account, callId)).status).toBe('completed');
 });

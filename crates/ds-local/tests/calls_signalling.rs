@@ -453,3 +453,57 @@ async fn test_helper_scenarios_without_a_device_are_simulated_and_bad_input_is_r
         .await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn call_events_reach_the_platform_webhook_signed() {
+    use std::sync::{Arc, Mutex};
+    let world = World::start().await;
+    let received: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    let sink = received.clone();
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                let signature =
+                    headers.get("x-dialstack-signature").and_then(|v| v.to_str().ok()).map(str::to_owned);
+                sink.lock().unwrap().push((signature, serde_json::from_slice(&body).unwrap_or(Value::Null)));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    world.post("/_ds/platform", None, json!({ "webhook_url": format!("http://{receiver}/hooks") })).await;
+
+    let mut alice = world.client(&world.alice).await;
+    let (busy, _peer) = dial(&mut alice, "+15005550003").await;
+    alice.until(json!({ "type": "call.ended", "call_id": busy })).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let end = loop {
+        let found = received
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, e)| e["type"] == "call.end" && e["data"]["call_id"] == busy.as_str())
+            .cloned();
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no call.end webhook");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let (signature, envelope) = end;
+    assert!(signature.is_some_and(|s| s.starts_with("t=") && s.contains(",v1=")));
+    assert!(envelope["id"].as_str().unwrap().starts_with("evt_"));
+    assert_eq!(envelope["account_id"], world.account.as_str());
+    let data = &envelope["data"];
+    assert_eq!((data["status"].as_str(), data["direction"].as_str()), (Some("busy"), Some("outbound")));
+    assert_eq!(
+        (data["user_id"].as_str(), data["to_number"].as_str()),
+        (Some(world.alice.as_str()), Some("+15005550003"))
+    );
+    assert_eq!(data["duration_seconds"], 0);
+    server.abort();
+}
