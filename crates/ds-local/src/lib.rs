@@ -9,7 +9,7 @@
 //! `routes` (one module per REST resource; the route table also produces `/api/openapi.yaml`).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,8 +29,10 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod ids;
+pub mod json_errors;
 pub mod openapi;
 pub mod routes;
+pub mod signalling;
 pub mod tokens;
 pub mod webhooks;
 
@@ -136,6 +138,8 @@ struct Inner {
     tokens: Tokens,
     events: EventBus,
     launcher: RwLock<Arc<dyn CallLauncher>>,
+    /// The signalling hub, once [`signalling::attach`] has started it.
+    signalling: OnceLock<signalling::Hub>,
     webhook_worker: Mutex<Option<webhooks::WorkerHandle>>,
 }
 
@@ -174,6 +178,7 @@ impl AppState {
                 tokens,
                 events,
                 launcher: RwLock::new(Arc::new(calls::NoSignalling)),
+                signalling: OnceLock::new(),
                 webhook_worker: Mutex::new(Some(worker)),
             }),
         })
@@ -215,6 +220,17 @@ impl AppState {
 
     pub fn call_launcher(&self) -> Arc<dyn CallLauncher> {
         self.inner.launcher.read().expect("launcher lock is never poisoned").clone()
+    }
+
+    /// Records the running signalling hub (done by [`signalling::attach`]); a second call is
+    /// ignored, the first hub stays.
+    pub fn set_signalling(&self, hub: signalling::Hub) {
+        let _ = self.inner.signalling.set(hub);
+    }
+
+    /// The signalling hub, if signalling was attached.
+    pub fn signalling(&self) -> Option<signalling::Hub> {
+        self.inner.signalling.get().cloned()
     }
 }
 
@@ -258,7 +274,7 @@ impl MakeRequestId for MakeTypeIdRequestId {
 
 /// The whole HTTP surface of ds-local.
 pub fn app(state: AppState) -> Router {
-    let mut router = routes::api_router();
+    let mut router = routes::api_router().merge(signalling::router());
     if let Some(examples) = &state.config().examples_dir {
         router = router.nest_service("/examples", ServeDir::new(examples));
     }
@@ -285,6 +301,7 @@ pub fn app(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(axum::middleware::map_response(json_errors::middleware))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())

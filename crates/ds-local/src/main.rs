@@ -28,6 +28,9 @@ struct Args {
     /// Folder with the embedding examples, served under `/examples/`.
     #[arg(long)]
     examples_dir: Option<PathBuf>,
+    /// Shorten ring timeouts, answer delays and the call-survival grace, for tests.
+    #[arg(long)]
+    fast_timers: bool,
 }
 
 #[tokio::main]
@@ -60,6 +63,14 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
+    // WebRTC media binds the listen address's IP, so browsers reach it where they reach us.
+    let timers = if args.fast_timers { ds_local::signalling::Timers::fast() } else { Default::default() };
+    let hub = ds_local::signalling::attach(
+        &state,
+        ds_local::signalling::SignallingConfig { media_ip: local.ip(), timers },
+    )
+    .context("cannot start signalling")?;
+    tracing::info!(media = %hub.media_addr(), fast_timers = args.fast_timers, "signalling ready");
     println!("ds-local listening on http://{local}");
     if args.demo {
         println!("{}", ds_local::demo::instructions(&format!("http://{local}"), &args.platform_key));

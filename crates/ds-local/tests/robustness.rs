@@ -174,3 +174,17 @@ async fn the_server_keeps_serving_after_bad_requests_on_a_real_socket() {
     assert_eq!(health.status(), reqwest::StatusCode::OK);
     server.abort();
 }
+
+#[tokio::test]
+async fn framework_rejections_are_json_too() {
+    let platform = Platform::new().await;
+    let account = platform.create_account("o@c.test").await;
+    // A path segment that is not UTF-8 fails axum's own `Path` extractor.
+    let reply = platform.get("/v1/users/%FF%FE", KEY, Some(&account)).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    assert!(!reply.error_code().is_empty());
+    let preflight_like = platform.call(Method::PATCH, "/v1/users", Some(KEY), Some(&account), None).await;
+    assert_eq!(preflight_like.status, StatusCode::METHOD_NOT_ALLOWED);
+    preflight_like.error_code();
+}

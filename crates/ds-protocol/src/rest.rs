@@ -334,6 +334,10 @@ pub struct CallLog {
     pub sentiment: Option<Value>,
     pub recording_url: Option<String>,
     pub quality_metrics: Vec<Value>,
+    /// ds-local extension: DTMF digits received from the user during the call (IVR and test
+    /// calls, protocol.md §15). Absent when none were received; clients ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dtmf_digits: Option<String>,
 }
 
 /// `POST /v1/calls` (click-to-call) body: every accepted spelling (protocol.md §16.8).

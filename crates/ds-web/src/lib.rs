@@ -1,9 +1,23 @@
 //! Browser drivers for the DialStack phone. This is the only crate that touches browser APIs;
 //! `ds-core` decides, `ds-web` does.
+//!
+//! - [`PhoneHandle`]: the phone as Rust UIs use it (commands, snapshot, subscriptions).
+//! - [`js_api`]: the same phone as a headless JS API (`DialStackPhone`, `Call`).
+//! - [`quality`]: pure call-quality arithmetic (MOS estimate, one-way audio).
 
+mod driver;
+pub mod events;
+pub mod js_api;
+mod media;
+pub mod quality;
 mod rest;
+mod tokens;
 
-pub use rest::{RestError, fetch_health};
+pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription};
+pub use events::{AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice};
+pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KEY, classify_media_error};
+pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};
+pub use tokens::{TokenError, TokenProvider, parse_token_body};
 
 /// The origin of the page, e.g. `http://127.0.0.1:8787`, used as the default API base when the
 /// page is served by ds-local itself.

@@ -29,3 +29,64 @@ pub async fn fetch_health(api_base: &str) -> Result<Health, RestError> {
     }
     response.json::<Health>().await.map_err(|e| RestError::BadBody(e.to_string()))
 }
+
+/// What a REST error body says, whichever of the three shapes of protocol.md §9.2 it came in:
+/// `{"error": "text", "code"?}`, `{"message": "text"}`, `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetail {
+    pub message: String,
+    pub code: Option<String>,
+}
+
+/// Reads a REST error body; `None` when it is not one of the known shapes.
+pub fn parse_error_body(body: &str) -> Option<ErrorDetail> {
+    let value: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
+    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+    match value.get("error") {
+        Some(serde_json::Value::String(message)) => {
+            Some(ErrorDetail { message: message.clone(), code: text(value.get("code")) })
+        }
+        Some(nested @ serde_json::Value::Object(_)) => Some(ErrorDetail {
+            message: text(nested.get("message")).unwrap_or_default(),
+            code: text(nested.get("code")),
+        }),
+        _ => text(value.get("message")).map(|message| ErrorDetail { message, code: text(value.get("code")) }),
+    }
+}
+
+/// The human-readable part of a REST error body, for messages.
+pub fn error_message(body: &str) -> Option<String> {
+    parse_error_body(body).map(|d| match d.code {
+        Some(code) if !d.message.is_empty() => format!("{code}: {}", d.message),
+        Some(code) => code,
+        None => d.message,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_three_error_body_shapes_are_understood() {
+        assert_eq!(
+            parse_error_body(r#"{"error":"bad token","code":"auth_failed"}"#),
+            Some(ErrorDetail { message: "bad token".into(), code: Some("auth_failed".into()) })
+        );
+        assert_eq!(
+            parse_error_body(r#"{"message":"slow down"}"#),
+            Some(ErrorDetail { message: "slow down".into(), code: None })
+        );
+        assert_eq!(
+            parse_error_body(r#"{"error":{"code":"validation_error","message":"limit too big"}}"#),
+            Some(ErrorDetail { message: "limit too big".into(), code: Some("validation_error".into()) })
+        );
+        assert_eq!(error_message(r#"{"error":{"code":"x","message":"y"}}"#).as_deref(), Some("x: y"));
+    }
+
+    #[test]
+    fn non_error_bodies_are_not_mistaken_for_errors() {
+        assert_eq!(parse_error_body("<html>502</html>"), None);
+        assert_eq!(parse_error_body(r#"{"data":[]}"#), None);
+    }
+}

@@ -40,6 +40,7 @@ struct CallRow {
     sentiment: Option<String>,
     recording_url: Option<String>,
     quality_metrics: String,
+    dtmf_digits: Option<String>,
 }
 
 impl CallRow {
@@ -75,6 +76,7 @@ impl CallRow {
             sentiment: self.sentiment.and_then(|s| serde_json::from_str(&s).ok()),
             recording_url: self.recording_url,
             quality_metrics: serde_json::from_str(&self.quality_metrics).unwrap_or_default(),
+            dtmf_digits: self.dtmf_digits,
         }
     }
 }
@@ -83,7 +85,7 @@ const SELECT: &str =
     "SELECT c.id, c.user_id, c.endpoint_id, c.did_id, d.phone_number AS did_number, c.direction,
     c.from_number, c.from_label, c.to_number, c.to_label, c.started_at, c.answered_at, c.connected_at,
     c.ended_at, c.duration_seconds, c.status, c.hangup_cause, c.summary, c.sentiment, c.recording_url,
-    c.quality_metrics
+    c.quality_metrics, c.dtmf_digits
     FROM calls c LEFT JOIN dids d ON d.id = c.did_id WHERE c.account_id = ";
 
 /// Account sessions and API keys read the account's calls; user tokens only their own.

@@ -1,0 +1,197 @@
+//! CallLog rows and `call.*` account events for calls made through signalling (protocol.md
+//! §11.5, §12, §13; rest.md §12.3, §17.5).
+//!
+//! Every user-visible call leg is one CallLog row whose id is the signalling `call_id`. The row
+//! is written when the call starts, updated on answer and on end; each step publishes its event
+//! on the account bus (SSE + webhooks). A database failure is logged and never stops a call.
+
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::clock::iso;
+
+/// The facts about a call that every `call.*` event carries (rest.md §17.5 "CF").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Facts {
+    pub call_id: String,
+    pub account_id: String,
+    pub user_id: Option<String>,
+    /// `inbound` | `outbound` | `internal`.
+    pub direction: &'static str,
+    pub from_number: String,
+    pub from_name: Option<String>,
+    pub to_number: Option<String>,
+    pub to_label: Option<String>,
+}
+
+/// How a call ended, for the CallLog `status` and `hangup_cause` (rest.md §12.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Completed,
+    NoAnswer,
+    Busy,
+    Failed,
+    /// Declined by the callee: logged as `no-answer` with Q.850 cause 21 (call rejected).
+    Rejected,
+    /// A simulated machine took a message (test-helper `voicemail` scenario).
+    Voicemail,
+    /// An answered call lost with its device (the signalling grace ran out): `completed`, with
+    /// Q.850 cause 41 (temporary failure) to tell it from a normal hang-up.
+    Lost,
+}
+
+impl Outcome {
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::Completed | Self::Lost => "completed",
+            Self::NoAnswer | Self::Rejected => "no-answer",
+            Self::Busy => "busy",
+            Self::Failed => "failed",
+            Self::Voicemail => "voicemail",
+        }
+    }
+
+    pub fn hangup_cause(self) -> Option<i64> {
+        match self {
+            Self::Completed | Self::Voicemail => None,
+            Self::NoAnswer => Some(19),
+            Self::Busy => Some(17),
+            Self::Failed | Self::Lost => Some(41),
+            Self::Rejected => Some(21),
+        }
+    }
+}
+
+fn common(facts: &Facts, now: i64) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("call_id".into(), json!(facts.call_id));
+    data.insert("direction".into(), json!(facts.direction));
+    data.insert("from_number".into(), json!(facts.from_number));
+    data.insert("from_name".into(), json!(facts.from_name));
+    data.insert("to_number".into(), json!(facts.to_number));
+    data.insert("did".into(), Value::Null);
+    data.insert("user_id".into(), json!(facts.user_id));
+    data.insert("user".into(), json!(facts.user_id));
+    data.insert("timestamp".into(), json!(iso(now)));
+    data
+}
+
+/// Publishes one event; failures are logged (the call goes on).
+pub async fn publish(state: &AppState, facts: &Facts, event_type: &str, extra: Value) {
+    let now = state.clock().now_ms();
+    let mut data = common(facts, now);
+    if let Value::Object(extra) = extra {
+        data.extend(extra);
+    }
+    if let Err(error) = state.events().publish(&facts.account_id, event_type, Value::Object(data)).await {
+        tracing::warn!(call_id = %facts.call_id, %error, "cannot publish {event_type}");
+    }
+}
+
+/// Writes the row of a new call (status null while live).
+pub async fn insert(state: &AppState, facts: &Facts, dial_string: Option<&str>, started_at: i64) {
+    let endpoint = facts.user_id.as_ref().map(|user| format!("{user}-wrtc"));
+    let result = sqlx::query(
+        "INSERT INTO calls (id, account_id, user_id, endpoint_id, direction, from_number, from_label,
+         to_number, to_label, dial_string, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&facts.call_id)
+    .bind(&facts.account_id)
+    .bind(&facts.user_id)
+    .bind(&endpoint)
+    .bind(facts.direction)
+    .bind(&facts.from_number)
+    .bind(&facts.from_name)
+    .bind(&facts.to_number)
+    .bind(&facts.to_label)
+    .bind(dial_string)
+    .bind(started_at)
+    .execute(state.db())
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(call_id = %facts.call_id, %error, "cannot write the call log row");
+    }
+}
+
+/// Records the answer and publishes `call.answered`.
+pub async fn answered(state: &AppState, facts: &Facts, at: i64) {
+    let endpoint = facts.user_id.as_ref().map(|user| format!("{user}-wrtc"));
+    let result = sqlx::query(
+        "UPDATE calls SET answered_at = ?, connected_at = ?, endpoint_id = COALESCE(endpoint_id, ?)
+         WHERE id = ? AND answered_at IS NULL",
+    )
+    .bind(at)
+    .bind(at)
+    .bind(&endpoint)
+    .bind(&facts.call_id)
+    .execute(state.db())
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(call_id = %facts.call_id, %error, "cannot record the answer");
+    }
+    publish(state, facts, "call.answered", json!({ "answered_at": iso(at), "endpoint": endpoint })).await;
+}
+
+/// Records the end (status, duration, cause) and publishes `call.end`. Idempotent: a row that
+/// already has a status is left alone and no second `call.end` is published.
+pub async fn ended(state: &AppState, facts: &Facts, at: i64, outcome: Outcome) {
+    type Times = (i64, Option<i64>, Option<String>);
+    let row: Result<Option<Times>, _> =
+        sqlx::query_as("SELECT started_at, answered_at, status FROM calls WHERE id = ?")
+            .bind(&facts.call_id)
+            .fetch_optional(state.db())
+            .await;
+    let (started_at, answered_at) = match row {
+        Ok(Some((_, _, Some(_)))) => return,
+        Ok(Some((started_at, answered_at, None))) => (started_at, answered_at),
+        Ok(None) => (at, None),
+        Err(error) => {
+            tracing::warn!(call_id = %facts.call_id, %error, "cannot read the call log row");
+            (at, None)
+        }
+    };
+    let duration = answered_at.map(|answered| (at - answered).max(0) / 1000);
+    let result = sqlx::query(
+        "UPDATE calls SET ended_at = ?, duration_seconds = ?, status = ?, hangup_cause = ?,
+         to_number = COALESCE(to_number, ?) WHERE id = ?",
+    )
+    .bind(at)
+    .bind(duration)
+    .bind(outcome.status())
+    .bind(outcome.hangup_cause())
+    .bind(&facts.to_number)
+    .bind(&facts.call_id)
+    .execute(state.db())
+    .await;
+    if let Err(error) = result {
+        tracing::warn!(call_id = %facts.call_id, %error, "cannot record the end of the call");
+    }
+    publish(
+        state,
+        facts,
+        "call.end",
+        json!({
+            "status": outcome.status(),
+            // rest.md §17.5 [open]: 0 when never answered.
+            "duration_seconds": duration.unwrap_or(0),
+            "hangup_cause": outcome.hangup_cause(),
+            "started_at": iso(started_at),
+            "answered_at": answered_at.map(iso),
+            "connected_at": answered_at.map(iso),
+            "ended_at": iso(at),
+        }),
+    )
+    .await;
+}
+
+/// Records the DTMF digits received on a call so far.
+pub async fn digits(state: &AppState, call_id: &str, digits: &str) {
+    let result = sqlx::query("UPDATE calls SET dtmf_digits = ? WHERE id = ?")
+        .bind(digits)
+        .bind(call_id)
+        .execute(state.db())
+        .await;
+    if let Err(error) = result {
+        tracing::warn!(%call_id, %error, "cannot record DTMF digits");
+    }
+}
