@@ -192,7 +192,21 @@ impl Client {
         addr: SocketAddr,
         protocol: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        let mut request = format!("ws://{addr}/v1/webrtc").into_client_request().unwrap();
+        Self::connect_to(format!("ws://{addr}/v1/webrtc"), protocol).await
+    }
+
+    /// Connects as if from another network (ds-local's `?network=` E911 simulation).
+    pub async fn connect_from_network(addr: SocketAddr, network: &str) -> Self {
+        Self::connect_to(format!("ws://{addr}/v1/webrtc?network={network}"), Some("dialstack.webrtc.v1"))
+            .await
+            .expect("upgrade accepted")
+    }
+
+    async fn connect_to(
+        url: String,
+        protocol: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request().unwrap();
         if let Some(protocol) = protocol {
             request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
         }
