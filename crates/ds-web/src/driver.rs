@@ -520,6 +520,11 @@ impl PhoneHandle {
         Subscription { inner: Rc::downgrade(&self.inner), id }
     }
 
+    /// The host's token provider (the multi-tab coordinator reads the user from a token).
+    pub fn token_provider(&self) -> TokenProvider {
+        self.inner.tokens.clone()
+    }
+
     pub fn status(&self) -> ConnectionStatus {
         self.inner.phone.borrow().connection_status()
     }

@@ -11,6 +11,7 @@ pub mod js_api;
 mod media;
 pub mod quality;
 mod rest;
+pub mod tabs;
 mod tokens;
 
 pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription};
