@@ -272,3 +272,18 @@ async fn an_emergency_address_binds_to_the_first_network_and_another_network_blo
     assert!(reply.get("fatal").is_none());
     assert!(other.closed().await);
 }
+
+#[tokio::test]
+async fn the_server_pings_and_a_client_that_answers_stays_connected() {
+    let timers = ds_local::signalling::Timers {
+        ping_interval: Duration::from_millis(100),
+        pong_grace: Duration::from_millis(300),
+        ..signalling_support::test_timers()
+    };
+    let world = World::start_with(timers).await;
+    let mut client = world.client(&world.alice).await;
+    let (pings, open) = client.pings_within(Duration::from_millis(1200)).await;
+    assert!(pings >= 3, "only {pings} pings");
+    assert!(open, "closed despite pongs: {:?}", client.seen);
+    assert!(!client.seen.iter().any(|f| f["code"] == "idle_timeout"), "{:?}", client.seen);
+}

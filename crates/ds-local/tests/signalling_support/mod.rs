@@ -266,6 +266,24 @@ impl Client {
         }
     }
 
+    /// Reads for `duration`, answering pings (tungstenite queues the pong and sends it on the
+    /// next read or write); returns how many pings arrived and whether the socket is still open.
+    pub async fn pings_within(&mut self, duration: Duration) -> (usize, bool) {
+        let deadline = tokio::time::Instant::now() + duration;
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return (pings, true),
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    self.seen.push(serde_json::from_str(text.as_str()).expect("frames are JSON"));
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return (pings, false),
+                Ok(Some(Ok(_))) => {}
+            }
+        }
+    }
+
     /// True when the server closes the socket (draining any frames before the close).
     pub async fn closed(&mut self) -> bool {
         while self.next().await.is_some() {}
