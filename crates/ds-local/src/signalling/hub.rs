@@ -1543,6 +1543,7 @@ impl Actor {
         far_end: Option<(EndReason, Outcome)>,
     ) {
         let Some(call) = self.calls.remove(call_id) else { return };
+        self.test_talk.remove(call_id);
         let now = self.now();
         let duration = call.answered_at.map(|at| ((now - at).max(0) / 1000) as u64);
         if let Some(owner) = call.owner {
