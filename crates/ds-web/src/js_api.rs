@@ -353,10 +353,14 @@ impl DialStackPhone {
         let phone = PhoneHandle::new(config);
         let listeners: JsListeners = Rc::new(RefCell::new(Vec::new()));
         let tabs: SharedTabs = Rc::new(RefCell::new(None));
+        // The listener lives inside the phone: hold it weakly, or the phone could never be freed.
         let (for_events, phone_for_events, tabs_for_events) =
-            (listeners.clone(), phone.clone(), tabs.clone());
-        let subscription =
-            phone.subscribe(move |event| forward(&phone_for_events, &for_events, &tabs_for_events, event));
+            (listeners.clone(), phone.downgrade(), tabs.clone());
+        let subscription = phone.subscribe(move |event| {
+            if let Some(phone) = phone_for_events.upgrade() {
+                forward(&phone, &for_events, &tabs_for_events, event);
+            }
+        });
         Ok(DialStackPhone { phone, listeners, multi_tab, tabs, _subscription: subscription })
     }
 

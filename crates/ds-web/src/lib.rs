@@ -14,7 +14,7 @@ mod rest;
 pub mod tabs;
 mod tokens;
 
-pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription};
+pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
 pub use events::{AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice};
 pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KEY, classify_media_error};
 pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};
