@@ -81,12 +81,15 @@ function renderCalls() {
 function makePhone(userId) {
   const p = new DialStackPhone({
     apiBase: location.origin,
+    // `?multitab`: this user's tabs share one registration; the elected leader holds it.
+    multiTab: params.has('multitab'),
     tokenProvider: async () => (await platform('/v1/user_sessions', { method: 'POST', body: JSON.stringify({ user: userId }) })).client_secret,
   });
   for (const name of ['status', 'connected', 'disconnected', 'incoming', 'callAdded', 'callUpdated', 'callEnded', 'error', 'devices', 'leader']) {
     p.on(name, (detail) => {
       log(name, detail && typeof detail.info === 'function' ? detail.info() : detail);
       if (name === 'status') $('status').textContent = detail.status;
+      if (name === 'leader') $('role').textContent = detail.leader ? 'leader' : 'follower';
       renderCalls();
     });
   }
@@ -99,6 +102,9 @@ $('connect').addEventListener('click', async () => {
   window.dialstackPhone = phone;
   try {
     await phone.connect();
+    $('status').textContent = phone.status;
+    $('role').textContent = phone.isLeader ? 'leader' : 'follower';
+    renderCalls();
   } catch (error) {
     log('connect failed', { code: error.code, message: error.message });
   }

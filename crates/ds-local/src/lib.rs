@@ -32,6 +32,7 @@ pub mod ids;
 pub mod json_errors;
 pub mod openapi;
 pub mod routes;
+pub mod routing;
 pub mod signalling;
 pub mod tokens;
 pub mod webhooks;

@@ -458,7 +458,8 @@ async fn test_helper_scenarios_without_a_device_are_simulated_and_bad_input_is_r
 async fn call_events_reach_the_platform_webhook_signed() {
     use std::sync::{Arc, Mutex};
     let world = World::start().await;
-    let received: Arc<Mutex<Vec<(Option<String>, Value)>>> = Arc::default();
+    type Deliveries = Arc<Mutex<Vec<(Option<String>, Value)>>>;
+    let received: Deliveries = Arc::default();
     let sink = received.clone();
     let app = axum::Router::new().route(
         "/hooks",

@@ -219,3 +219,71 @@ async fn presence_lists_colleagues_and_reports_users_it_cannot_watch() {
     alice.send(json!({ "type": "presence.subscribe", "req_id": "req_empty", "users": [] })).await;
     assert_eq!(alice.until(json!({ "req_id": "req_empty" })).await["code"], "invalid_message");
 }
+
+#[tokio::test]
+async fn an_emergency_address_binds_to_the_first_network_and_another_network_blocks_pstn_calls() {
+    let world = World::start().await;
+    let token = world.token(&world.alice).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}/v1/me/emergency-addresses", world.base()))
+        .bearer_auth(&token)
+        .json(&json!({ "street": "1 Main St", "city": "Boston", "state": "MA", "postal_code": "02110" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let address = reply.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    let authenticate = |id: &str| json!({ "type": "authenticate", "req_id": id, "token": token, "emergency_address_id": address });
+
+    let mut office = Client::connect_from_network(world.addr, "office").await;
+    office.send(authenticate("req_office")).await;
+    assert_eq!(office.next().await.unwrap()["type"], "authenticated");
+    office.send(json!({ "type": "ping" })).await;
+    assert_eq!(office.next().await.unwrap()["type"], "pong", "no network.changed on the bound network");
+
+    let mut home = Client::connect_from_network(world.addr, "home").await;
+    home.send(authenticate("req_home")).await;
+    assert_eq!(home.next().await.unwrap()["type"], "authenticated");
+    assert_eq!(home.next().await.unwrap(), json!({ "type": "network.changed" }));
+    home.send(
+        json!({ "type": "call.create", "req_id": "req_pstn", "destination": "+16175551234", "sdp": "v=0" }),
+    )
+    .await;
+    let refused = home.next().await.unwrap();
+    assert_eq!(
+        (refused["code"].as_str(), refused["req_id"].as_str()),
+        (Some("emergency_address_required"), Some("req_pstn"))
+    );
+    // Colleagues stay reachable.
+    home.send(json!({ "type": "call.create", "req_id": "req_ext", "destination": "102", "sdp": "v=0" }))
+        .await;
+    assert_eq!(home.next().await.unwrap()["type"], "call.trying");
+
+    // An address that is not the user's: non-fatal invalid_message echoing the req_id.
+    let mut other = Client::connect(world.addr).await;
+    other
+        .send(json!({ "type": "authenticate", "req_id": "req_bad", "token": token, "emergency_address_id": "emerg_00000000000000000000000000" }))
+        .await;
+    let reply = other.next().await.unwrap();
+    assert_eq!(
+        (reply["code"].as_str(), reply["req_id"].as_str()),
+        (Some("invalid_message"), Some("req_bad"))
+    );
+    assert!(reply.get("fatal").is_none());
+    assert!(other.closed().await);
+}
+
+#[tokio::test]
+async fn the_server_pings_and_a_client_that_answers_stays_connected() {
+    let timers = ds_local::signalling::Timers {
+        ping_interval: Duration::from_millis(100),
+        pong_grace: Duration::from_millis(300),
+        ..signalling_support::test_timers()
+    };
+    let world = World::start_with(timers).await;
+    let mut client = world.client(&world.alice).await;
+    let (pings, open) = client.pings_within(Duration::from_millis(1200)).await;
+    assert!(pings >= 3, "only {pings} pings");
+    assert!(open, "closed despite pongs: {:?}", client.seen);
+    assert!(!client.seen.iter().any(|f| f["code"] == "idle_timeout"), "{:?}", client.seen);
+}

@@ -426,6 +426,24 @@ impl std::fmt::Debug for PhoneHandle {
     }
 }
 
+/// A handle that does not keep the phone alive (for listeners stored inside the phone).
+#[derive(Clone)]
+pub struct WeakPhoneHandle {
+    inner: Weak<Inner>,
+}
+
+impl std::fmt::Debug for WeakPhoneHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakPhoneHandle").finish_non_exhaustive()
+    }
+}
+
+impl WeakPhoneHandle {
+    pub fn upgrade(&self) -> Option<PhoneHandle> {
+        self.inner.upgrade().map(|inner| PhoneHandle { inner })
+    }
+}
+
 /// Keeps a subscription alive; dropping it unsubscribes.
 pub struct Subscription {
     inner: Weak<Inner>,
@@ -520,6 +538,16 @@ impl PhoneHandle {
         Subscription { inner: Rc::downgrade(&self.inner), id }
     }
 
+    /// A handle that does not keep the phone alive.
+    pub fn downgrade(&self) -> WeakPhoneHandle {
+        WeakPhoneHandle { inner: Rc::downgrade(&self.inner) }
+    }
+
+    /// The host's token provider (the multi-tab coordinator reads the user from a token).
+    pub fn token_provider(&self) -> TokenProvider {
+        self.inner.tokens.clone()
+    }
+
     pub fn status(&self) -> ConnectionStatus {
         self.inner.phone.borrow().connection_status()
     }
@@ -583,6 +611,11 @@ impl PhoneHandle {
             Some(socket) => socket.ws.close().is_ok(),
             None => false,
         }
+    }
+
+    /// The label of the microphone a call is sending from (`None` before media is set up).
+    pub fn sending_microphone(&self, call: CallHandle) -> Option<String> {
+        self.inner.media.sending_track_label(call)
     }
 
     /// Test hook: the peer connection's state of a call (`connected`, `failed`, …).

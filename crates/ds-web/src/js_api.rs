@@ -15,7 +15,43 @@ use wasm_bindgen_futures::future_to_promise;
 use crate::driver::{DriverEvent, PhoneHandle, PhoneOptions, Subscription};
 use crate::media::{AudioDevice, AudioDeviceKind};
 use crate::quality::QualityReport;
+use crate::tabs::{TabCoordinator, TabNotice};
 use crate::tokens::TokenProvider;
+
+/// Joins this user's tab group (the user comes from a token's `sub`) and wires its notices.
+async fn join_tabs(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTabs) -> Result<(), JsValue> {
+    let token = phone.token_provider().fetch().await.map_err(|e| js_error("auth_failed", &e.to_string()))?;
+    let user = ds_core::token::read_claims(&token)
+        .and_then(|c| c.sub)
+        .ok_or_else(|| js_error("invalid_options", "multiTab needs a token whose `sub` names the user"))?;
+    let (for_phone, for_listeners, shared) = (phone.clone(), listeners.clone(), tabs.clone());
+    let coordinator = TabCoordinator::join(&user, move |notice| match notice {
+        TabNotice::BecameLeader => {
+            dispatch(&for_listeners, "leader", &to_js(&json!({ "leader": true })));
+            let phone = for_phone.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = phone.connect().await;
+            });
+        }
+        TabNotice::Command(command) => for_phone.command(command),
+        TabNotice::Hello => {
+            if let Some(tabs) = shared.borrow().clone() {
+                publish_state(&for_phone, &tabs, None);
+            }
+        }
+        TabNotice::Mirrored { event } => {
+            if let (Some((name, payload)), Some(tabs)) = (event, shared.borrow().clone()) {
+                replay(&for_phone, &for_listeners, &tabs, &name, &payload);
+            }
+        }
+    })?;
+    let leader = coordinator.is_leader();
+    *tabs.borrow_mut() = Some(coordinator);
+    if !leader {
+        dispatch(listeners, "leader", &to_js(&json!({ "leader": false })));
+    }
+    Ok(())
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -31,6 +67,8 @@ export interface DialStackPhoneOptions {
   tokenProvider: string | (() => string | Promise<string>);
   /** Reconnect after a non-terminal loss (default true). */
   autoReconnect?: boolean;
+  /** Share one registration between this user's tabs of this origin (default false). */
+  multiTab?: boolean;
 }
 
 export interface DialStackStatusEvent { status: DialStackStatus; attempt: number | null }
@@ -63,6 +101,8 @@ export interface DialStackEventMap {
   devices: DialStackAudioDevice[];
   networkChanged: Record<string, never>;
   presence: unknown[];
+  /** With `multiTab`: whether this tab holds the registration. */
+  leader: { leader: boolean };
 }
 "#;
 
@@ -167,6 +207,8 @@ type JsListeners = Rc<RefCell<Vec<(String, js_sys::Function)>>>;
 pub struct DialStackPhone {
     phone: PhoneHandle,
     listeners: JsListeners,
+    multi_tab: bool,
+    tabs: SharedTabs,
     _subscription: Subscription,
 }
 
@@ -191,52 +233,101 @@ fn web_sys_console_error(error: &JsValue) {
     }
 }
 
-fn forward(phone: &PhoneHandle, listeners: &JsListeners, event: &DriverEvent) {
-    let call_object = |info: &CallInfo| JsValue::from(Call::new(phone.clone(), info.clone()));
+/// An event's payload: a call (a `Call` object locally, `DialStackCallInfo` across tabs) or JSON.
+enum Payload {
+    Call(CallInfo),
+    Json(Value),
+}
+
+fn payloads(phone: &PhoneHandle, event: &DriverEvent) -> Vec<(&'static str, Payload)> {
+    let mut out = Vec::new();
     match event {
         DriverEvent::Phone(PhoneEvent::ConnectionChanged(status)) => {
-            dispatch(listeners, "status", &to_js(&status_json(*status)));
+            out.push(("status", Payload::Json(status_json(*status))));
             if matches!(status, ConnectionStatus::Disconnected | ConnectionStatus::Error) {
-                dispatch(listeners, "disconnected", &to_js(&status_json(*status)));
+                out.push(("disconnected", Payload::Json(status_json(*status))));
             }
         }
         DriverEvent::Phone(PhoneEvent::Authenticated { user_id, account_id }) => {
-            dispatch(listeners, "connected", &to_js(&json!({ "userId": user_id, "accountId": account_id })));
+            out.push(("connected", Payload::Json(json!({ "userId": user_id, "accountId": account_id }))));
         }
         DriverEvent::Phone(PhoneEvent::CallAdded(info)) => {
-            dispatch(listeners, "callAdded", &call_object(info));
+            out.push(("callAdded", Payload::Call(info.clone())));
             if info.direction == Direction::Inbound {
-                dispatch(listeners, "incoming", &call_object(info));
+                out.push(("incoming", Payload::Call(info.clone())));
             }
         }
         DriverEvent::Phone(PhoneEvent::CallUpdated(info)) => {
-            dispatch(listeners, "callUpdated", &call_object(info))
+            out.push(("callUpdated", Payload::Call(info.clone())))
         }
         DriverEvent::Phone(PhoneEvent::CallRemoved(info)) => {
-            dispatch(listeners, "callEnded", &call_object(info))
+            out.push(("callEnded", Payload::Call(info.clone())))
         }
         DriverEvent::Phone(PhoneEvent::ActiveCallChanged(handle)) => {
-            let payload = handle.and_then(|h| phone.call(h)).map_or(JsValue::NULL, |info| call_object(&info));
-            dispatch(listeners, "activeCall", &payload);
+            let payload =
+                handle.and_then(|h| phone.call(h)).map_or(Payload::Json(Value::Null), Payload::Call);
+            out.push(("activeCall", payload));
         }
-        DriverEvent::Phone(PhoneEvent::Error(error)) => {
-            dispatch(listeners, "error", &to_js(&error_json(error)))
-        }
+        DriverEvent::Phone(PhoneEvent::Error(error)) => out.push(("error", Payload::Json(error_json(error)))),
         DriverEvent::Phone(PhoneEvent::NetworkChanged) => {
-            dispatch(listeners, "networkChanged", &to_js(&json!({})))
+            out.push(("networkChanged", Payload::Json(json!({}))))
         }
         DriverEvent::Phone(PhoneEvent::Presence(entries)) => {
-            dispatch(listeners, "presence", &to_js(&serde_json::to_value(entries).unwrap_or(Value::Null)));
+            out.push(("presence", Payload::Json(serde_json::to_value(entries).unwrap_or(Value::Null))));
         }
         DriverEvent::Quality { call, report } => {
             let call_id = phone.call(*call).and_then(|c| c.call_id);
-            dispatch(listeners, "quality", &to_js(&quality_json(*call, call_id, report)));
+            out.push(("quality", Payload::Json(quality_json(*call, call_id, report))));
         }
         DriverEvent::DevicesChanged(devices) => {
-            let list: Vec<Value> = devices.iter().map(device_json).collect();
-            dispatch(listeners, "devices", &to_js(&Value::Array(list)));
+            out.push(("devices", Payload::Json(Value::Array(devices.iter().map(device_json).collect()))));
         }
     }
+    out
+}
+
+type SharedTabs = Rc<RefCell<Option<Rc<TabCoordinator>>>>;
+
+fn forward(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTabs, event: &DriverEvent) {
+    let leader = tabs.borrow().clone().filter(|t| t.is_leader());
+    for (name, payload) in payloads(phone, event) {
+        let js = match &payload {
+            Payload::Call(info) => JsValue::from(Call::new(phone.clone(), info.clone(), None)),
+            Payload::Json(value) => to_js(value),
+        };
+        dispatch(listeners, name, &js);
+        if let Some(tabs) = &leader {
+            let json = match payload {
+                Payload::Call(info) => call_info_json(&info),
+                Payload::Json(value) => value,
+            };
+            publish_state(phone, tabs, Some((name, json)));
+        }
+    }
+}
+
+/// (Leader) sends the phone's state, with the event that changed it, to the other tabs.
+fn publish_state(phone: &PhoneHandle, tabs: &TabCoordinator, event: Option<(&str, Value)>) {
+    let snapshot = phone.snapshot();
+    let calls = snapshot.calls.iter().map(call_info_json).collect();
+    tabs.publish(event, status_json(snapshot.status), calls, snapshot.active);
+}
+
+/// (Follower) replays the leader's event to this tab's listeners.
+fn replay(
+    phone: &PhoneHandle,
+    listeners: &JsListeners,
+    tabs: &Rc<TabCoordinator>,
+    name: &str,
+    payload: &Value,
+) {
+    let js = match (name, crate::tabs::call_info_from_json(payload)) {
+        ("incoming" | "callAdded" | "callUpdated" | "callEnded" | "activeCall", Some(info)) => {
+            JsValue::from(Call::new(phone.clone(), info, Some(tabs.clone())))
+        }
+        _ => to_js(payload),
+    };
+    dispatch(listeners, name, &js);
 }
 
 #[wasm_bindgen]
@@ -258,19 +349,43 @@ impl DialStackPhone {
         if let Some(auto) = read_option(&options, "autoReconnect").as_bool() {
             config.auto_reconnect = auto;
         }
+        let multi_tab = read_option(&options, "multiTab").as_bool().unwrap_or(false);
         let phone = PhoneHandle::new(config);
         let listeners: JsListeners = Rc::new(RefCell::new(Vec::new()));
-        let (for_events, phone_for_events) = (listeners.clone(), phone.clone());
-        let subscription = phone.subscribe(move |event| forward(&phone_for_events, &for_events, event));
-        Ok(DialStackPhone { phone, listeners, _subscription: subscription })
+        let tabs: SharedTabs = Rc::new(RefCell::new(None));
+        // The listener lives inside the phone: hold it weakly, or the phone could never be freed.
+        let (for_events, phone_for_events, tabs_for_events) =
+            (listeners.clone(), phone.downgrade(), tabs.clone());
+        let subscription = phone.subscribe(move |event| {
+            if let Some(phone) = phone_for_events.upgrade() {
+                forward(&phone, &for_events, &tabs_for_events, event);
+            }
+        });
+        Ok(DialStackPhone { phone, listeners, multi_tab, tabs, _subscription: subscription })
     }
 
     /// Connects; resolves once `connected`, rejects with an Error carrying `code` otherwise.
+    /// With `multiTab`, only the elected leader tab connects; a follower resolves once the
+    /// leader is connected.
     pub fn connect(&self) -> js_sys::Promise {
         let phone = self.phone.clone();
+        let (multi_tab, tabs, listeners) = (self.multi_tab, self.tabs.clone(), self.listeners.clone());
         future_to_promise(async move {
-            phone.connect().await.map_err(|e| js_error("auth_failed", &e.to_string()))?;
+            if multi_tab && tabs.borrow().is_none() {
+                join_tabs(&phone, &listeners, &tabs).await?;
+            }
+            if !multi_tab {
+                phone.connect().await.map_err(|e| js_error("auth_failed", &e.to_string()))?;
+            }
             loop {
+                let follower = tabs.borrow().clone().filter(|t| !t.is_leader());
+                if let Some(tabs) = follower {
+                    if tabs.mirror().status["status"].as_str() == Some("connected") {
+                        return Ok(JsValue::TRUE);
+                    }
+                    crate::driver::sleep_ms(50).await;
+                    continue;
+                }
                 match phone.status() {
                     ConnectionStatus::Connected => return Ok(JsValue::TRUE),
                     ConnectionStatus::Error | ConnectionStatus::Disconnected => {
@@ -286,15 +401,32 @@ impl DialStackPhone {
         })
     }
 
+    /// `true` when this tab holds the registration (always, without `multiTab`).
+    #[wasm_bindgen(getter, js_name = isLeader)]
+    pub fn is_leader(&self) -> bool {
+        self.tabs.borrow().as_ref().is_none_or(|t| t.is_leader())
+    }
+
     /// Hangs up every call and closes the connection.
     pub fn disconnect(&self) {
         self.phone.disconnect();
+        // Leaving the group releases the leader lock: another tab may take over.
+        self.tabs.borrow_mut().take();
     }
 
-    /// Places a call; throws when the destination is refused at once.
-    pub fn call(&self, destination: &str) -> Result<Call, JsValue> {
+    fn follower(&self) -> Option<Rc<TabCoordinator>> {
+        self.tabs.borrow().clone().filter(|t| !t.is_leader())
+    }
+
+    /// Places a call; throws when the destination is refused at once. In a follower tab the
+    /// leader places it and this returns `null` (the call arrives as `callAdded`).
+    pub fn call(&self, destination: &str) -> Result<Option<Call>, JsValue> {
+        if let Some(tabs) = self.follower() {
+            tabs.send_command(&Command::Dial { destination: destination.to_owned() });
+            return Ok(None);
+        }
         match self.phone.dial(destination).and_then(|h| self.phone.call(h)) {
-            Some(info) => Ok(Call::new(self.phone.clone(), info)),
+            Some(info) => Ok(Some(Call::new(self.phone.clone(), info, None))),
             None => {
                 let error = self.phone.snapshot().last_error;
                 Err(match error {
@@ -318,6 +450,9 @@ impl DialStackPhone {
     /// `DialStackStatus`.
     #[wasm_bindgen(getter)]
     pub fn status(&self) -> String {
+        if let Some(tabs) = self.follower() {
+            return tabs.mirror().status["status"].as_str().unwrap_or("connecting").to_owned();
+        }
         status_name(self.phone.status()).to_owned()
     }
 
@@ -328,18 +463,33 @@ impl DialStackPhone {
 
     /// The live calls.
     pub fn calls(&self) -> Vec<Call> {
-        self.phone.snapshot().calls.into_iter().map(|info| Call::new(self.phone.clone(), info)).collect()
+        if let Some(tabs) = self.follower() {
+            let calls = tabs.mirror().calls;
+            return calls
+                .into_iter()
+                .map(|info| Call::new(self.phone.clone(), info, Some(tabs.clone())))
+                .collect();
+        }
+        self.phone
+            .snapshot()
+            .calls
+            .into_iter()
+            .map(|info| Call::new(self.phone.clone(), info, None))
+            .collect()
     }
 
     #[wasm_bindgen(getter, js_name = activeCall)]
     pub fn active_call(&self) -> Option<Call> {
+        if let Some(tabs) = self.follower() {
+            let mirror = tabs.mirror();
+            let handle = mirror.active?;
+            let info = mirror.calls.into_iter().find(|c| c.handle == handle)?;
+            return Some(Call::new(self.phone.clone(), info, Some(tabs)));
+        }
         let snapshot = self.phone.snapshot();
         let handle = snapshot.active?;
-        snapshot
-            .calls
-            .into_iter()
-            .find(|c| c.handle == handle)
-            .map(|info| Call::new(self.phone.clone(), info))
+        let info = snapshot.calls.into_iter().find(|c| c.handle == handle)?;
+        Some(Call::new(self.phone.clone(), info, None))
     }
 
     /// Retries audio output after `audio_playback_blocked`; call it from a click handler.
@@ -384,19 +534,28 @@ pub struct Call {
     phone: PhoneHandle,
     handle: CallHandle,
     last_seen: CallInfo,
+    /// Set in a follower tab: the call lives in the leader tab.
+    leader: Option<Rc<TabCoordinator>>,
 }
 
 impl Call {
-    fn new(phone: PhoneHandle, info: CallInfo) -> Call {
-        Call { phone, handle: info.handle, last_seen: info }
+    fn new(phone: PhoneHandle, info: CallInfo, leader: Option<Rc<TabCoordinator>>) -> Call {
+        Call { phone, handle: info.handle, last_seen: info, leader }
     }
 
     fn current(&self) -> CallInfo {
-        self.phone.call(self.handle).unwrap_or_else(|| self.last_seen.clone())
+        let live = match &self.leader {
+            Some(tabs) => tabs.mirror().calls.into_iter().find(|c| c.handle == self.handle),
+            None => self.phone.call(self.handle),
+        };
+        live.unwrap_or_else(|| self.last_seen.clone())
     }
 
     fn send(&self, command: Command) {
-        self.phone.command(command);
+        match &self.leader {
+            Some(tabs) => tabs.send_command(&command),
+            None => self.phone.command(command),
+        }
     }
 }
 

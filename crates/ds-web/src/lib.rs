@@ -11,9 +11,10 @@ pub mod js_api;
 mod media;
 pub mod quality;
 mod rest;
+pub mod tabs;
 mod tokens;
 
-pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription};
+pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
 pub use events::{AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice};
 pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KEY, classify_media_error};
 pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};

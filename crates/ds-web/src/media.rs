@@ -280,6 +280,12 @@ impl Media {
         read_string(pc.as_ref(), "connectionState")
     }
 
+    /// The label of the microphone track a call is sending (test and diagnostics hook).
+    pub(crate) fn sending_track_label(&self, call: CallHandle) -> Option<String> {
+        let calls = self.calls.borrow();
+        calls.get(&call)?.sender.as_ref()?.track().map(|t| t.label())
+    }
+
     /// Stops everything: the phone is going away.
     pub(crate) fn shutdown(&self) {
         for (_, call) in self.calls.borrow_mut().drain() {

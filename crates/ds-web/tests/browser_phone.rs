@@ -388,3 +388,40 @@ async fn the_account_event_stream_delivers_call_incoming_and_resumes_after_a_rec
     drop(stream);
     drop(provider);
 }
+
+#[wasm_bindgen_test]
+async fn switching_the_microphone_mid_call_keeps_audio_flowing_and_is_remembered() {
+    let (alice, _) = demo_user("Alice").await;
+    let test = TestPhone::connected(TokenProvider::Fixed(mint_token(&alice, None).await)).await;
+    let call = test.dial_until_active(ECHO).await;
+    let phone = test.phone.clone();
+    wait_for("echo audio", 15_000.0, || phone.quality(call).is_some_and(|q| q.packets_received > 0)).await;
+    let before = test.phone.sending_microphone(call).expect("the call sends from a microphone");
+    // Chromium's fake devices list several inputs once permission was granted.
+    let inputs: Vec<ds_web::AudioDevice> = test
+        .phone
+        .audio_devices()
+        .await
+        .into_iter()
+        .filter(|d| d.kind == ds_web::AudioDeviceKind::Input && d.id != "default" && !d.label.is_empty())
+        .collect();
+    let other = inputs.iter().find(|d| d.label != before).expect("a second fake microphone");
+    test.phone.set_input_device(Some(other.id.clone()));
+    wait_for("the call to send from the new microphone", 10_000.0, || {
+        phone.sending_microphone(call).as_deref() == Some(other.label.as_str())
+    })
+    .await;
+    let stored = web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(ds_web::INPUT_DEVICE_KEY).ok().flatten());
+    assert_eq!(stored.as_deref(), Some(other.id.as_str()));
+    // Audio keeps coming back through the echo after the switch.
+    let received = test.phone.quality(call).map(|q| q.packets_received).unwrap_or(0);
+    wait_for("echo audio after the switch", 10_000.0, || {
+        phone.quality(call).is_some_and(|q| q.packets_received > received)
+    })
+    .await;
+    test.hang_up(call).await;
+    test.phone.set_input_device(None);
+    assert!(test.errors().is_empty(), "{:?}", test.errors());
+}

@@ -17,6 +17,7 @@ pub mod admin;
 pub mod calls;
 pub mod events;
 pub mod me;
+pub mod routing;
 pub mod sessions;
 pub mod users;
 pub mod webhook_endpoints;
@@ -62,7 +63,7 @@ fn route(
 pub fn table() -> Vec<ApiRoute> {
     use Access::*;
     use Method as M;
-    vec![
+    let mut table = vec![
         route(M::GET, "/healthz", "ds-local", Public, "Liveness and version", get(healthz)),
         route(
             M::GET,
@@ -238,7 +239,9 @@ pub fn table() -> Vec<ApiRoute> {
             "Set the platform webhook_url",
             post(admin::update_platform),
         ),
-    ]
+    ];
+    table.extend(routing::table());
+    table
 }
 
 /// The router of every table route, plus JSON 404s for unknown API paths.

@@ -55,6 +55,19 @@ pub enum SessionOut {
 pub struct Registered {
     /// Calls of a dropped session of this user were adopted; `call.restored` frames follow.
     pub reconnected: bool,
+    /// The presented E911 address is bound to another network: send `network.changed`;
+    /// non-emergency PSTN calls of this session fail with `emergency_address_required` (§7.13).
+    pub network_changed: bool,
+}
+
+/// Why the hub refused a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The user is gone or the check failed: fatal `auth_failed`.
+    Unauthorized(String),
+    /// The presented `emergency_address_id` is not one of the user's addresses: non-fatal
+    /// `invalid_message` echoing the `req_id`; the client abandons the socket (§4.5).
+    UnusableAddress(String),
 }
 
 /// A simulated inbound call (rest.md §18.1), already validated by the REST handler.
@@ -106,8 +119,9 @@ enum Input {
         session: SessionId,
         user_id: String,
         account_id: String,
+        emergency: Option<Emergency>,
         out: mpsc::UnboundedSender<SessionOut>,
-        reply: oneshot::Sender<Result<Registered, String>>,
+        reply: oneshot::Sender<Result<Registered, Refusal>>,
     },
     Command {
         session: SessionId,
@@ -132,6 +146,13 @@ enum Input {
     Snapshot {
         reply: oneshot::Sender<Vec<CallSnapshot>>,
     },
+}
+
+/// The E911 address a session presented and the network it connects from (§7.13).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emergency {
+    pub address_id: String,
+    pub network: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,13 +234,15 @@ impl Hub {
         session: SessionId,
         user_id: String,
         account_id: String,
+        emergency: Option<Emergency>,
         out: mpsc::UnboundedSender<SessionOut>,
-    ) -> Result<Registered, String> {
+    ) -> Result<Registered, Refusal> {
+        let stopped = || Refusal::Unauthorized("the call hub has stopped".to_owned());
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Input::Register { session, user_id, account_id, out, reply })
-            .map_err(|_| "the call hub has stopped".to_owned())?;
-        answer.await.map_err(|_| "the call hub has stopped".to_owned())?
+            .send(Input::Register { session, user_id, account_id, emergency, out, reply })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 
     /// A call command from a registered session.
@@ -263,6 +286,8 @@ struct SessionEntry {
     queue: Vec<ServerMessage>,
     /// Registration order: the oldest live session is replaced first.
     order: u64,
+    /// Its E911 address is bound to another network: non-emergency PSTN calls are refused.
+    pstn_blocked: bool,
 }
 
 /// The far party of a call.
@@ -392,8 +417,8 @@ impl Actor {
 
     async fn handle(&mut self, input: Input) {
         match input {
-            Input::Register { session, user_id, account_id, out, reply } => {
-                let result = self.register(session, user_id, account_id, out).await;
+            Input::Register { session, user_id, account_id, emergency, out, reply } => {
+                let result = self.register(session, user_id, account_id, emergency, out).await;
                 let _ = reply.send(result);
             }
             Input::Command { session, message } => self.command(session, message).await,
@@ -455,8 +480,9 @@ impl Actor {
         session: SessionId,
         user_id: String,
         account_id: String,
+        emergency: Option<Emergency>,
         out: mpsc::UnboundedSender<SessionOut>,
-    ) -> Result<Registered, String> {
+    ) -> Result<Registered, Refusal> {
         let exists: Result<i64, _> =
             sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
                 .bind(&user_id)
@@ -464,10 +490,14 @@ impl Actor {
                 .fetch_one(self.state.db())
                 .await;
         match exists {
-            Ok(0) => return Err("the user no longer exists".to_owned()),
-            Err(error) => return Err(format!("cannot check the user: {error}")),
+            Ok(0) => return Err(Refusal::Unauthorized("the user no longer exists".to_owned())),
+            Err(error) => return Err(Refusal::Unauthorized(format!("cannot check the user: {error}"))),
             Ok(_) => {}
         }
+        let network_changed = match &emergency {
+            Some(emergency) => self.bind_emergency_address(&user_id, emergency).await?,
+            None => false,
+        };
         // §16.3: newest wins; the oldest live session beyond the cap is replaced.
         let live = self.live_sessions_of(&user_id);
         if live.len() >= MAX_SESSIONS_PER_USER {
@@ -489,6 +519,7 @@ impl Actor {
                 out: Some(out),
                 queue: Vec::new(),
                 order: self.session_order,
+                pstn_blocked: network_changed,
             },
         );
         // §16.2: adopt the calls of this user's dropped sessions still in their grace period.
@@ -541,7 +572,37 @@ impl Actor {
             self.send(session, frame);
         }
         self.presence_changed(&user_id);
-        Ok(Registered { reconnected: !orphans.is_empty() })
+        Ok(Registered { reconnected: !orphans.is_empty(), network_changed })
+    }
+
+    /// §7.13: binds the presented address to this network on first use; true when it is bound
+    /// to another network (the session then gets `network.changed`).
+    async fn bind_emergency_address(&self, user_id: &str, emergency: &Emergency) -> Result<bool, Refusal> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT registered_ip FROM emergency_addresses WHERE id = ? AND user_id = ?")
+                .bind(&emergency.address_id)
+                .bind(user_id)
+                .fetch_optional(self.state.db())
+                .await
+                .map_err(|error| Refusal::Unauthorized(format!("cannot read the address: {error}")))?;
+        match row {
+            None => Err(Refusal::UnusableAddress(format!(
+                "emergency address {} is not one of this user's addresses",
+                emergency.address_id
+            ))),
+            Some((None,)) => {
+                let bound = sqlx::query("UPDATE emergency_addresses SET registered_ip = ? WHERE id = ?")
+                    .bind(&emergency.network)
+                    .bind(&emergency.address_id)
+                    .execute(self.state.db())
+                    .await;
+                if let Err(error) = bound {
+                    tracing::warn!(%error, "cannot bind the emergency address");
+                }
+                Ok(false)
+            }
+            Some((Some(registered),)) => Ok(registered != emergency.network),
+        }
     }
 
     async fn gone(&mut self, session: SessionId) {
@@ -760,6 +821,7 @@ impl Actor {
     ) {
         let Some(entry) = self.sessions.get(&session) else { return };
         let (user_id, account_id) = (entry.user_id.clone(), entry.account_id.clone());
+        let pstn_blocked = entry.pstn_blocked;
         if sdp.trim().is_empty() {
             self.send(
                 session,
@@ -774,6 +836,23 @@ impl Actor {
                 return;
             }
         };
+        if let Target::Number(number) = &target
+            && pstn_blocked
+            && number != "911"
+            && number != "933"
+        {
+            // §7.13: the presented address is not valid on this network.
+            self.send(
+                session,
+                error_frame(
+                    ErrorCode::EmergencyAddressRequired,
+                    "confirm your emergency address for this network before calling out",
+                    req_id,
+                    None,
+                ),
+            );
+            return;
+        }
         let me = self.user_info(&user_id).await;
         let now = self.now();
         let call_id = ids::new_id("call", now);
@@ -1464,6 +1543,7 @@ impl Actor {
         far_end: Option<(EndReason, Outcome)>,
     ) {
         let Some(call) = self.calls.remove(call_id) else { return };
+        self.test_talk.remove(call_id);
         let now = self.now();
         let duration = call.answered_at.map(|at| ((now - at).max(0) / 1000) as u64);
         if let Some(owner) = call.owner {

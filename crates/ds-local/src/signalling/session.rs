@@ -30,7 +30,13 @@ pub enum Output {
     Close,
     /// The token checked out: register the user with the hub, whose answer produces
     /// `authenticated` (and `call.restored` frames after a reconnect).
-    Register { req_id: Option<String>, user_id: String, account_id: String },
+    Register {
+        req_id: Option<String>,
+        user_id: String,
+        account_id: String,
+        /// The E911 address presented with `authenticate` (§7.13), bound by the hub.
+        emergency_address_id: Option<String>,
+    },
     /// A call command (or presence request) of an authenticated session, for the hub.
     Hub(ClientMessage),
 }
@@ -170,8 +176,8 @@ impl Session {
         match &mut self.state {
             State::Closed => Vec::new(),
             State::AwaitingAuth { .. } => match message {
-                ClientMessage::Authenticate { req_id, token, emergency_address_id: _ } => {
-                    self.authenticate(now, req_id, token, tokens)
+                ClientMessage::Authenticate { req_id, token, emergency_address_id } => {
+                    self.authenticate(now, req_id, token, emergency_address_id, tokens)
                 }
                 other => {
                     // §4.4 [open]: anything but authenticate/ping before authentication is a
@@ -232,6 +238,7 @@ impl Session {
         now: DateTime<Utc>,
         req_id: Option<String>,
         token: String,
+        emergency_address_id: Option<String>,
         tokens: &Tokens,
     ) -> Vec<Output> {
         let refused = |code: ErrorCode, message: String| {
@@ -264,7 +271,12 @@ impl Session {
             token,
             expires_at_ms,
         });
-        vec![Output::Register { req_id, user_id: claims.user_id, account_id: claims.account_id }]
+        vec![Output::Register {
+            req_id,
+            user_id: claims.user_id,
+            account_id: claims.account_id,
+            emergency_address_id,
+        }]
     }
 
     /// Runs every timer that is due at `now`.
@@ -350,7 +362,8 @@ mod tests {
             [Output::Register {
                 req_id: Some("r1".into()),
                 user_id: "user_a".into(),
-                account_id: "acct_a".into()
+                account_id: "acct_a".into(),
+                emergency_address_id: None,
             }]
         );
         assert!(session.is_authenticated());

@@ -4,17 +4,18 @@
 //! session what arrives, a housekeeping tick and what the hub sends, and carries out the
 //! session's outputs. Protocol rules live in the session; this file only moves bytes.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use ds_protocol::signalling::{ErrorCode, ErrorFrame, SUBPROTOCOL, ServerMessage};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 
-use super::hub::{Hub, SessionOut};
+use super::hub::{Emergency, Hub, Refusal, SessionOut};
 use super::session::{Output, Session};
 use crate::AppState;
 use crate::error::ApiError;
@@ -29,7 +30,16 @@ const MAX_MESSAGE: usize = 256 * 1024;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `GET /v1/webrtc`: upgrades when the client offers `dialstack.webrtc.v1` (§4.2).
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+///
+/// ds-local identifies the client's "network" for E911 binding (§7.13 [inferred]) by the query
+/// parameter `network` (any opaque string, e.g. `?network=office`), defaulting to `127.0.0.1`:
+/// everything is loopback here, so a test or demo simulates a move by changing the parameter.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let network = query.get("network").cloned().unwrap_or_else(|| "127.0.0.1".to_owned());
     let Some(hub) = state.signalling() else {
         return ApiError::Internal("signalling is not running on this server".to_owned()).into_response();
     };
@@ -46,11 +56,11 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_MESSAGE * 2)
         .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| drive(hub, state, socket))
+        .on_upgrade(move |socket| drive(hub, state, network, socket))
 }
 
 /// Runs one signalling session over `socket` until either side closes it.
-pub async fn drive<S, E>(hub: Hub, state: AppState, mut socket: S)
+pub async fn drive<S, E>(hub: Hub, state: AppState, network: String, mut socket: S)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
@@ -100,9 +110,13 @@ where
                     hub.command(session_id, message);
                     continue;
                 }
-                Output::Register { req_id, user_id, account_id } => {
-                    match hub.register(session_id, user_id.clone(), account_id.clone(), out_tx.clone()).await
-                    {
+                Output::Register { req_id, user_id, account_id, emergency_address_id } => {
+                    let emergency = emergency_address_id
+                        .map(|address_id| Emergency { address_id, network: network.clone() });
+                    let registration = hub
+                        .register(session_id, user_id.clone(), account_id.clone(), emergency, out_tx.clone())
+                        .await;
+                    match registration {
                         Ok(outcome) => {
                             registered = true;
                             let frame = ServerMessage::Authenticated {
@@ -111,15 +125,27 @@ where
                                 account_id,
                                 reconnected: outcome.reconnected.then_some(true),
                             };
+                            if outcome.network_changed {
+                                // After `authenticated` (the hub's frames wait in the channel).
+                                let _ = out_tx.send(SessionOut::Frame(ServerMessage::NetworkChanged {}));
+                            }
                             Message::Text(frame.to_json().into())
                         }
-                        Err(reason) => {
+                        Err(refusal) => {
+                            let (code, message, fatal) = match refusal {
+                                Refusal::Unauthorized(message) => {
+                                    (ErrorCode::AuthFailed, message, Some(true))
+                                }
+                                Refusal::UnusableAddress(message) => {
+                                    (ErrorCode::InvalidMessage, message, None)
+                                }
+                            };
                             let frame = ServerMessage::Error(ErrorFrame {
-                                code: ErrorCode::AuthFailed,
-                                message: reason,
+                                code,
+                                message,
                                 req_id,
                                 call_id: None,
-                                fatal: Some(true),
+                                fatal,
                                 context: None,
                             });
                             let _ = tokio::time::timeout(

@@ -192,7 +192,21 @@ impl Client {
         addr: SocketAddr,
         protocol: Option<&str>,
     ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
-        let mut request = format!("ws://{addr}/v1/webrtc").into_client_request().unwrap();
+        Self::connect_to(format!("ws://{addr}/v1/webrtc"), protocol).await
+    }
+
+    /// Connects as if from another network (ds-local's `?network=` E911 simulation).
+    pub async fn connect_from_network(addr: SocketAddr, network: &str) -> Self {
+        Self::connect_to(format!("ws://{addr}/v1/webrtc?network={network}"), Some("dialstack.webrtc.v1"))
+            .await
+            .expect("upgrade accepted")
+    }
+
+    async fn connect_to(
+        url: String,
+        protocol: Option<&str>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let mut request = url.into_client_request().unwrap();
         if let Some(protocol) = protocol {
             request.headers_mut().insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
         }
@@ -248,6 +262,24 @@ impl Client {
                 .unwrap_or_else(|| panic!("socket closed before {pattern:?}; saw {:?}", self.seen));
             if pattern.iter().all(|(k, v)| &frame[k] == v) {
                 return frame;
+            }
+        }
+    }
+
+    /// Reads for `duration`, answering pings (tungstenite queues the pong and sends it on the
+    /// next read or write); returns how many pings arrived and whether the socket is still open.
+    pub async fn pings_within(&mut self, duration: Duration) -> (usize, bool) {
+        let deadline = tokio::time::Instant::now() + duration;
+        let mut pings = 0;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Err(_) => return (pings, true),
+                Ok(Some(Ok(Message::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    self.seen.push(serde_json::from_str(text.as_str()).expect("frames are JSON"));
+                }
+                Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return (pings, false),
+                Ok(Some(Ok(_))) => {}
             }
         }
     }
