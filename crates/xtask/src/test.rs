@@ -15,7 +15,7 @@ use crate::process::{Env, step};
 use crate::{dist, setup};
 
 /// Crates built and tested for the host.
-const NATIVE_PACKAGES: &[&str] = &["ds-protocol", "ds-core", "ds-media", "ds-local", "xtask"];
+const NATIVE_PACKAGES: &[&str] = &["ds-protocol", "ds-core", "ds-media", "ds-routing", "ds-local", "xtask"];
 /// Crates whose tests run as wasm (in headless Chromium, or Node for DOM-free ds-core).
 const WASM_TEST_PACKAGES: &[&str] = &["ds-core", "ds-web", "ds-ui", "ds-elements"];
 /// Crates that must stay free of browser and runtime dependencies (sans-IO, serde only).
