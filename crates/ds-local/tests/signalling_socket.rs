@@ -150,6 +150,25 @@ async fn revoking_a_users_sessions_closes_their_live_sockets_with_session_revoke
 }
 
 #[tokio::test]
+async fn the_drop_signalling_helper_cuts_only_that_users_sockets_and_refuses_unknown_users() {
+    let world = World::start().await;
+    let mut alice = world.client(&world.alice).await;
+    let mut bob = world.client(&world.bob).await;
+    let cut = world
+        .post(&format!("/_ds/users/{}/drop_signalling", world.alice), Some(&world.account), json!({}))
+        .await;
+    assert_eq!(cut["sockets_dropped"], 1, "{cut}");
+    assert!(alice.closed().await);
+    bob.send(json!({ "type": "ping" })).await;
+    assert_eq!(bob.next().await.unwrap()["type"], "pong");
+    let (status, body) = world
+        .request(reqwest::Method::POST, "/_ds/users/user_nobody/drop_signalling", Some(&world.account), None)
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["error"].is_string(), "{body}");
+}
+
+#[tokio::test]
 async fn a_sixth_session_replaces_the_oldest_with_session_replaced() {
     let world = World::start().await;
     let mut sessions = Vec::new();

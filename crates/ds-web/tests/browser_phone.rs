@@ -269,13 +269,23 @@ async fn a_60_second_token_is_refreshed_twice_in_band_without_dropping() {
 }
 
 #[wasm_bindgen_test]
-async fn a_dropped_socket_reconnects_and_keeps_the_call() {
-    let (alice, _) = demo_user("Alice").await;
+async fn a_socket_killed_by_ds_local_reconnects_and_keeps_the_call() {
+    let (alice, account) = demo_user("Alice").await;
     let test = TestPhone::connected(TokenProvider::Fixed(mint_token(&alice, None).await)).await;
     let call = test.dial_until_active(ECHO).await;
     let phone = test.phone.clone();
     wait_for("echo audio", 15_000.0, || phone.quality(call).is_some_and(|q| q.packets_received > 0)).await;
-    assert!(test.phone.debug_drop_socket(), "a connected phone has a socket");
+    // ds-local cuts the socket without a close frame, as a network failure would.
+    let cut: serde_json::Value = Request::post(&format!("{}/_ds/users/{alice}/drop_signalling", base()))
+        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+        .header("DialStack-Account", &account)
+        .send()
+        .await
+        .expect("ds-local answers")
+        .json()
+        .await
+        .expect("the drop reply is JSON");
+    assert_eq!(cut["sockets_dropped"], 1, "{cut}");
     wait_for("the phone to notice the drop", 5_000.0, || {
         matches!(phone.status(), ConnectionStatus::Reconnecting { .. })
     })

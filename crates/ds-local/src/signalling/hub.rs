@@ -48,6 +48,9 @@ pub enum SessionOut {
         code: ErrorCode,
         message: String,
     },
+    /// Cut the socket without a close frame, as a network failure would (test hook; the
+    /// session's calls then survive for the grace period like after any drop).
+    Drop,
 }
 
 /// The hub's answer to a registration.
@@ -142,6 +145,10 @@ enum Input {
     TestCall {
         call: TestCall,
         reply: oneshot::Sender<String>,
+    },
+    DropSockets {
+        user_id: String,
+        reply: oneshot::Sender<usize>,
     },
     Snapshot {
         reply: oneshot::Sender<Vec<CallSnapshot>>,
@@ -260,6 +267,16 @@ impl Hub {
         let (reply, answer) = oneshot::channel();
         self.tx.send(Input::TestCall { call, reply }).ok()?;
         answer.await.ok()
+    }
+
+    /// Cuts every live signalling socket of `user_id` as a network failure would; returns how
+    /// many were cut. Backs `POST /_ds/users/{id}/drop_signalling`.
+    pub async fn drop_sockets(&self, user_id: &str) -> usize {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Input::DropSockets { user_id: user_id.to_owned(), reply }).is_err() {
+            return 0;
+        }
+        answer.await.unwrap_or(0)
     }
 
     /// The live calls, for tests.
@@ -433,6 +450,16 @@ impl Actor {
             Input::TestCall { call, reply } => {
                 let id = self.test_call(call).await;
                 let _ = reply.send(id);
+            }
+            Input::DropSockets { user_id, reply } => {
+                let cut = self
+                    .sessions
+                    .values()
+                    .filter(|entry| entry.user_id == user_id)
+                    .filter_map(|entry| entry.out.as_ref())
+                    .filter(|out| out.send(SessionOut::Drop).is_ok())
+                    .count();
+                let _ = reply.send(cut);
             }
             Input::Snapshot { reply } => {
                 let calls = self

@@ -135,4 +135,5 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/webrtc", get(socket::upgrade))
         .route("/v1/test_helpers/calls", post(test_helpers::create_call))
+        .route("/_ds/users/{id}/drop_signalling", post(test_helpers::drop_signalling))
 }

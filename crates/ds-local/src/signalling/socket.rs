@@ -95,6 +95,7 @@ where
             Some(out) = out_rx.recv() => match out {
                 SessionOut::Frame(frame) => vec![Output::Send(frame)],
                 SessionOut::Fatal { code, message } => session.fatal(code, &message),
+                SessionOut::Drop => break 'socket,
             },
             _ = tick.tick() => session.handle_timeout(state.clock().now(), state.tokens()),
         };

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
 use super::hub::{TestCall, TestOutcome};
@@ -113,4 +113,36 @@ pub async fn create_call(
     let id =
         hub.test_call(call).await.ok_or_else(|| ApiError::Internal("the call hub has stopped".to_owned()))?;
     Ok(Json(TestCallResponse { id, scenario: outcome.as_str().to_owned() }))
+}
+
+/// Reply of `POST /_ds/users/{id}/drop_signalling`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DropSignallingResponse {
+    pub user: String,
+    pub sockets_dropped: usize,
+}
+
+/// `POST /_ds/users/{id}/drop_signalling` (API key + `DialStack-Account`): cuts the user's live
+/// signalling sockets as a network failure would, so tests can prove that phones reconnect and
+/// calls survive (protocol.md §16.2). ds-local only; the platform has no such endpoint.
+pub async fn drop_signalling(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(user_id): Path<String>,
+) -> Result<Json<DropSignallingResponse>, ApiError> {
+    let scope = caller.account(&state, false).await?;
+    let known: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM users WHERE id = ? AND account_id = ?")
+        .bind(&user_id)
+        .bind(&scope.account_id)
+        .fetch_optional(state.db())
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if known.is_none() {
+        return Err(ApiError::NotFound { kind: "user", id: user_id });
+    }
+    let Some(hub) = state.signalling() else {
+        return Err(ApiError::Internal("signalling is not running on this server".to_owned()));
+    };
+    let sockets_dropped = hub.drop_sockets(&user_id).await;
+    Ok(Json(DropSignallingResponse { user: user_id, sockets_dropped }))
 }
