@@ -131,6 +131,14 @@ impl TestPhone {
         call
     }
 
+    /// Dials the echo number and waits until its audio comes back.
+    async fn echo_call_with_audio(&self) -> CallHandle {
+        let call = self.dial_until_active(ECHO).await;
+        wait_for("echo audio", 15_000.0, || self.phone.quality(call).is_some_and(|q| q.packets_received > 0))
+            .await;
+        call
+    }
+
     async fn hang_up(&self, call: CallHandle) {
         self.phone.command(Command::Hangup { call });
         wait_for("the call to end", 10_000.0, || self.phone.call(call).is_none()).await;
@@ -272,9 +280,8 @@ async fn a_60_second_token_is_refreshed_twice_in_band_without_dropping() {
 async fn a_socket_killed_by_ds_local_reconnects_and_keeps_the_call() {
     let (alice, account) = demo_user("Alice").await;
     let test = TestPhone::connected(TokenProvider::Fixed(mint_token(&alice, None).await)).await;
-    let call = test.dial_until_active(ECHO).await;
+    let call = test.echo_call_with_audio().await;
     let phone = test.phone.clone();
-    wait_for("echo audio", 15_000.0, || phone.quality(call).is_some_and(|q| q.packets_received > 0)).await;
     // ds-local cuts the socket without a close frame, as a network failure would.
     let cut: serde_json::Value = Request::post(&format!("{}/_ds/users/{alice}/drop_signalling", base()))
         .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
@@ -403,9 +410,8 @@ async fn the_account_event_stream_delivers_call_incoming_and_resumes_after_a_rec
 async fn switching_the_microphone_mid_call_keeps_audio_flowing_and_is_remembered() {
     let (alice, _) = demo_user("Alice").await;
     let test = TestPhone::connected(TokenProvider::Fixed(mint_token(&alice, None).await)).await;
-    let call = test.dial_until_active(ECHO).await;
+    let call = test.echo_call_with_audio().await;
     let phone = test.phone.clone();
-    wait_for("echo audio", 15_000.0, || phone.quality(call).is_some_and(|q| q.packets_received > 0)).await;
     let before = test.phone.sending_microphone(call).expect("the call sends from a microphone");
     // Chromium's fake devices list several inputs once permission was granted.
     let inputs: Vec<ds_web::AudioDevice> = test
