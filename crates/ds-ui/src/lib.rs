@@ -1,6 +1,8 @@
 //! Leptos components of the DialStack browser phone. Components read signals and dispatch
 //! commands; every decision comes from `ds_core::view_model`.
 
+pub mod i18n;
+
 use ds_core::view_model::{ConnectionStatus, connection_label};
 use leptos::prelude::*;
 

@@ -34,3 +34,13 @@ async fn status_chip_follows_the_connection_status() {
     leptos::task::tick().await;
     assert_eq!(chip.get_attribute("data-state").as_deref(), Some("connected"));
 }
+
+#[wasm_bindgen_test]
+fn regional_spanish_tags_select_spanish_and_unknown_tags_fall_back_to_english() {
+    use ds_ui::i18n::Locale;
+    assert_eq!(Locale::from_tag("es-MX"), Locale::Es);
+    assert_eq!(Locale::from_tag("ES"), Locale::Es);
+    assert_eq!(Locale::from_tag("en-GB"), Locale::En);
+    assert_eq!(Locale::from_tag("fr"), Locale::En);
+    assert_eq!(Locale::from_tag(""), Locale::En);
+}
