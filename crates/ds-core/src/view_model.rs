@@ -145,19 +145,48 @@ pub fn caller_display(name: Option<&str>, number: &str) -> CallerDisplay {
     }
 }
 
+/// Why an in-call button is disabled, as a key the UI translates ([`DisabledReason::english`]
+/// is the English text, also kept in [`Control::reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisabledReason {
+    NotConnected,
+    NotAnswered,
+    HeldByRemote,
+    OnHold,
+    TransferInProgress,
+    NoTransfer,
+    Ending,
+}
+
+impl DisabledReason {
+    pub fn english(self) -> &'static str {
+        match self {
+            DisabledReason::NotConnected => "Not connected",
+            DisabledReason::NotAnswered => "The call is not answered yet",
+            DisabledReason::HeldByRemote => "The other party put this call on hold",
+            DisabledReason::OnHold => "The call is on hold",
+            DisabledReason::TransferInProgress => "A transfer is already in progress",
+            DisabledReason::NoTransfer => "No transfer in progress",
+            DisabledReason::Ending => "Ending the call…",
+        }
+    }
+}
+
 /// One in-call button: enabled, or disabled with the reason shown as its tooltip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Control {
     pub enabled: bool,
+    /// English text of [`Control::why`].
     pub reason: Option<&'static str>,
+    pub why: Option<DisabledReason>,
 }
 
 impl Control {
     fn on() -> Self {
-        Control { enabled: true, reason: None }
+        Control { enabled: true, reason: None, why: None }
     }
-    fn off(reason: &'static str) -> Self {
-        Control { enabled: false, reason: Some(reason) }
+    fn off(why: DisabledReason) -> Self {
+        Control { enabled: false, reason: Some(why.english()), why: Some(why) }
     }
 }
 
@@ -176,11 +205,11 @@ pub struct CallControls {
 }
 
 pub fn call_controls(call: &CallInfo, conn: ConnectionStatus) -> CallControls {
-    const NOT_CONNECTED: &str = "Not connected";
-    const NOT_ANSWERED: &str = "The call is not answered yet";
+    const NOT_CONNECTED: DisabledReason = DisabledReason::NotConnected;
+    const NOT_ANSWERED: DisabledReason = DisabledReason::NotAnswered;
     let online = conn == ConnectionStatus::Connected;
     let connected = call.phase.is_connected();
-    let gate = |ok: bool, reason: &'static str| {
+    let gate = |ok: bool, reason: DisabledReason| {
         if !online {
             Control::off(NOT_CONNECTED)
         } else if ok {
@@ -191,25 +220,25 @@ pub fn call_controls(call: &CallInfo, conn: ConnectionStatus) -> CallControls {
     };
     let shows_resume = call.phase == CallPhase::Held;
     let hold = if shows_resume && call.held_by == Some(HeldBy::Remote) {
-        Control::off("The other party put this call on hold")
+        Control::off(DisabledReason::HeldByRemote)
     } else {
         gate(connected, NOT_ANSWERED)
     };
     let keypad = if call.phase == CallPhase::Active {
         Control::on()
     } else if call.phase == CallPhase::Held {
-        Control::off("The call is on hold")
+        Control::off(DisabledReason::OnHold)
     } else {
         Control::off(NOT_ANSWERED)
     };
     let transfer = if call.consult_for.is_some() || call.consulted_by.is_some() {
-        Control::off("A transfer is already in progress")
+        Control::off(DisabledReason::TransferInProgress)
     } else {
         gate(connected, NOT_ANSWERED)
     };
     let complete_transfer = match (call.consult_for, call.consulted_by) {
-        (None, None) => Control::off("No transfer in progress"),
-        _ => gate(true, ""),
+        (None, None) => Control::off(DisabledReason::NoTransfer),
+        _ => gate(true, DisabledReason::NoTransfer),
     };
     CallControls {
         // Muting is local to the microphone, so it works even while the socket is down.
@@ -223,22 +252,198 @@ pub fn call_controls(call: &CallInfo, conn: ConnectionStatus) -> CallControls {
         keypad,
         transfer,
         complete_transfer,
-        hangup: if call.ending { Control::off("Ending the call…") } else { Control::on() },
+        hangup: if call.ending { Control::off(DisabledReason::Ending) } else { Control::on() },
     }
 }
 
-/// A short word for a call's state on its card.
-pub fn call_state_label(call: &CallInfo) -> &'static str {
+/// A call's state as its card names it (a key the UI translates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CallStateKind {
+    Ended,
+    Ending,
+    Answering,
+    Calling,
+    Ringing,
+    Incoming,
+    Connected,
+    HeldByRemote,
+    OnHold,
+}
+
+pub fn call_state_kind(call: &CallInfo) -> CallStateKind {
     match (call.phase, call.direction) {
-        (CallPhase::Ended, _) => "Ended",
-        _ if call.ending => "Ending…",
-        _ if call.answering => "Connecting…",
-        (CallPhase::Trying, Direction::Outbound) => "Calling…",
-        (CallPhase::Ringing, Direction::Outbound) => "Ringing…",
-        (CallPhase::Trying | CallPhase::Ringing, Direction::Inbound) => "Incoming call",
-        (CallPhase::Active, _) => "Connected",
-        (CallPhase::Held, _) if call.held_by == Some(HeldBy::Remote) => "Held by other party",
-        (CallPhase::Held, _) => "On hold",
+        (CallPhase::Ended, _) => CallStateKind::Ended,
+        _ if call.ending => CallStateKind::Ending,
+        _ if call.answering => CallStateKind::Answering,
+        (CallPhase::Trying, Direction::Outbound) => CallStateKind::Calling,
+        (CallPhase::Ringing, Direction::Outbound) => CallStateKind::Ringing,
+        (CallPhase::Trying | CallPhase::Ringing, Direction::Inbound) => CallStateKind::Incoming,
+        (CallPhase::Active, _) => CallStateKind::Connected,
+        (CallPhase::Held, _) if call.held_by == Some(HeldBy::Remote) => CallStateKind::HeldByRemote,
+        (CallPhase::Held, _) => CallStateKind::OnHold,
+    }
+}
+
+/// A short word for a call's state on its card (English).
+pub fn call_state_label(call: &CallInfo) -> &'static str {
+    match call_state_kind(call) {
+        CallStateKind::Ended => "Ended",
+        CallStateKind::Ending => "Ending…",
+        CallStateKind::Answering => "Connecting…",
+        CallStateKind::Calling => "Calling…",
+        CallStateKind::Ringing => "Ringing…",
+        CallStateKind::Incoming => "Incoming call",
+        CallStateKind::Connected => "Connected",
+        CallStateKind::HeldByRemote => "Held by other party",
+        CallStateKind::OnHold => "On hold",
+    }
+}
+
+/// Why a call ended, as the softphone tells the user for a moment after it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EndSummary {
+    /// Hung up by either side, or transferred away: "Call ended".
+    Ended,
+    Busy,
+    NoAnswer,
+    Failed,
+    Declined,
+    Transferred,
+}
+
+/// The end reason to show for a call that just ended. An inbound call we never answered and that
+/// ended by hangup was missed: `NoAnswer` reads right for the caller's side too.
+pub fn end_summary(call: &CallInfo) -> EndSummary {
+    use ds_protocol::signalling::EndReason;
+    match &call.end_reason {
+        Some(EndReason::Busy) => EndSummary::Busy,
+        Some(EndReason::NoAnswer) => EndSummary::NoAnswer,
+        Some(EndReason::Failed) => EndSummary::Failed,
+        Some(EndReason::Rejected) => EndSummary::Declined,
+        Some(EndReason::Transferred) => EndSummary::Transferred,
+        Some(EndReason::Hangup) | Some(EndReason::Unknown(_)) | None => EndSummary::Ended,
+    }
+}
+
+/// How long the end reason stays on screen after a call ends.
+pub const END_SUMMARY_MS: u64 = 4_000;
+
+/// Live call quality as a three-step indicator (from the MOS estimate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QualityLevel {
+    Good,
+    Fair,
+    Poor,
+}
+
+/// MOS 4.0 and up is toll quality ("good"); under 3.1 most users are dissatisfied (ITU-T G.107
+/// user-satisfaction bands), so "poor"; between is "fair". One-way audio is always poor.
+pub fn quality_level(mos: f64, one_way_audio: bool) -> QualityLevel {
+    if one_way_audio || mos < 3.1 {
+        QualityLevel::Poor
+    } else if mos < 4.0 {
+        QualityLevel::Fair
+    } else {
+        QualityLevel::Good
+    }
+}
+
+/// What the error chip says, grouped by what the user can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    MicrophoneBlocked,
+    NoMicrophone,
+    MicrophoneInUse,
+    /// Shown as the "click to enable audio" button, not as an error.
+    AudioBlocked,
+    SignedOut,
+    SignInFailed,
+    OtherTab,
+    EmergencyAddress,
+    CallFailed,
+    NotConnected,
+    Network,
+    TooManyCalls,
+    TryLater,
+    InvalidNumber,
+    Generic,
+}
+
+pub fn error_kind(code: &crate::PhoneErrorCode) -> ErrorKind {
+    use crate::PhoneErrorCode as C;
+    match code {
+        C::MicPermissionDenied => ErrorKind::MicrophoneBlocked,
+        C::AudioDeviceUnavailable => ErrorKind::NoMicrophone,
+        C::AudioDeviceInUse => ErrorKind::MicrophoneInUse,
+        C::AudioPlaybackBlocked => ErrorKind::AudioBlocked,
+        C::AuthExpired | C::SessionRevoked => ErrorKind::SignedOut,
+        C::AuthFailed => ErrorKind::SignInFailed,
+        C::SessionReplaced | C::SessionLimit => ErrorKind::OtherTab,
+        C::EmergencyAddressRequired => ErrorKind::EmergencyAddress,
+        C::CallFailed | C::CallNotFound => ErrorKind::CallFailed,
+        C::TransportClosed | C::IdleTimeout | C::GoingAway | C::SlowConsumer => ErrorKind::NotConnected,
+        C::IceFetchFailed | C::ReachabilityUnavailable => ErrorKind::Network,
+        C::CallLimit => ErrorKind::TooManyCalls,
+        C::RateLimited | C::InternalError | C::PresenceUnavailable => ErrorKind::TryLater,
+        C::InvalidMessage => ErrorKind::InvalidNumber,
+        _ => ErrorKind::Generic,
+    }
+}
+
+/// A note under the destination field when what was typed or pasted is not all dialable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialInputNotice {
+    /// Letters or symbols other than `+ * # 0-9 A-D` and separators were dropped.
+    IgnoredCharacters,
+    /// More than [`crate::destination::MAX_DESTINATION_LEN`] dial characters; the rest was cut.
+    TooLong,
+}
+
+/// Checks raw typed or pasted text. Spaces, dashes, dots, slashes and parentheses are
+/// separators people type in numbers, so they are silently dropped.
+pub fn dial_input_notice(raw: &str) -> Option<DialInputNotice> {
+    let mut dialable = 0usize;
+    let mut ignored = false;
+    for c in raw.chars() {
+        match c.to_ascii_uppercase() {
+            '+' | '*' | '#' | '0'..='9' | 'A'..='D' => dialable += 1,
+            ' ' | '-' | '.' | '/' | '(' | ')' | '\u{a0}' => {}
+            _ => ignored = true,
+        }
+    }
+    if dialable > crate::destination::MAX_DESTINATION_LEN {
+        Some(DialInputNotice::TooLong)
+    } else if ignored {
+        Some(DialInputNotice::IgnoredCharacters)
+    } else {
+        None
+    }
+}
+
+/// The 12 keys of the dial pad with the letters printed under the digits (ITU E.161).
+pub const KEYPAD: [(char, &str); 12] = [
+    ('1', ""),
+    ('2', "ABC"),
+    ('3', "DEF"),
+    ('4', "GHI"),
+    ('5', "JKL"),
+    ('6', "MNO"),
+    ('7', "PQRS"),
+    ('8', "TUV"),
+    ('9', "WXYZ"),
+    ('*', ""),
+    ('0', "+"),
+    ('#', ""),
+];
+
+/// The attended-transfer pair the in-call screen offers to complete or cancel for `current`:
+/// `(original, consult)` when `current` is either leg of a transfer in progress.
+pub fn transfer_pair(calls: &[CallInfo], current: CallHandle) -> Option<(CallHandle, CallHandle)> {
+    let call = calls.iter().find(|c| c.handle == current)?;
+    match (call.consult_for, call.consulted_by) {
+        (Some(original), _) => Some((original, current)),
+        (None, Some(consult)) => Some((current, consult)),
+        (None, None) => None,
     }
 }
 
@@ -266,5 +471,118 @@ mod tests {
         ];
         let labels: std::collections::HashSet<_> = all.into_iter().map(connection_label).collect();
         assert_eq!(labels.len(), all.len());
+    }
+
+    fn call(handle: u64, direction: Direction, phase: CallPhase) -> CallInfo {
+        CallInfo {
+            handle: CallHandle(handle),
+            call_id: Some(format!("call_{handle}")),
+            direction,
+            phase,
+            remote_number: "+16195550177".to_owned(),
+            remote_name: None,
+            local_number: None,
+            held_by: None,
+            muted: false,
+            answered_at_ms: None,
+            answering: false,
+            ending: false,
+            ringback: false,
+            early_media: false,
+            consult_for: None,
+            consulted_by: None,
+            restored: false,
+            end_reason: None,
+        }
+    }
+
+    #[test]
+    fn end_summary_names_busy_no_answer_failed_and_declined() {
+        use ds_protocol::signalling::EndReason;
+        let mut ended = call(1, Direction::Outbound, CallPhase::Ended);
+        for (reason, summary) in [
+            (EndReason::Busy, EndSummary::Busy),
+            (EndReason::NoAnswer, EndSummary::NoAnswer),
+            (EndReason::Failed, EndSummary::Failed),
+            (EndReason::Rejected, EndSummary::Declined),
+            (EndReason::Transferred, EndSummary::Transferred),
+            (EndReason::Hangup, EndSummary::Ended),
+            (EndReason::Unknown("gone".into()), EndSummary::Ended),
+        ] {
+            ended.end_reason = Some(reason.clone());
+            assert_eq!(end_summary(&ended), summary, "{reason:?}");
+        }
+    }
+
+    #[test]
+    fn quality_bands_follow_mos_and_one_way_audio_is_always_poor() {
+        assert_eq!(quality_level(4.4, false), QualityLevel::Good);
+        assert_eq!(quality_level(4.0, false), QualityLevel::Good);
+        assert_eq!(quality_level(3.6, false), QualityLevel::Fair);
+        assert_eq!(quality_level(3.0, false), QualityLevel::Poor);
+        assert_eq!(quality_level(4.4, true), QualityLevel::Poor);
+    }
+
+    #[test]
+    fn error_codes_group_by_what_the_user_can_do() {
+        use crate::PhoneErrorCode as C;
+        assert_eq!(error_kind(&C::MicPermissionDenied), ErrorKind::MicrophoneBlocked);
+        assert_eq!(error_kind(&C::SessionReplaced), ErrorKind::OtherTab);
+        assert_eq!(error_kind(&C::AuthExpired), ErrorKind::SignedOut);
+        assert_eq!(error_kind(&C::AudioPlaybackBlocked), ErrorKind::AudioBlocked);
+        assert_eq!(error_kind(&C::Other("brand_new".into())), ErrorKind::Generic);
+    }
+
+    #[test]
+    fn separators_pass_silently_but_letters_and_overlong_input_are_explained() {
+        assert_eq!(dial_input_notice("+1 (415) 555-0142"), None);
+        assert_eq!(dial_input_notice("*72#"), None);
+        assert_eq!(dial_input_notice("call 415"), Some(DialInputNotice::IgnoredCharacters));
+        assert_eq!(dial_input_notice(&"9".repeat(40)), Some(DialInputNotice::TooLong));
+    }
+
+    #[test]
+    fn keypad_has_twelve_keys_with_e161_letters() {
+        assert_eq!(KEYPAD.len(), 12);
+        assert_eq!(KEYPAD[6], ('7', "PQRS"));
+        assert_eq!(KEYPAD.iter().map(|(k, _)| *k).collect::<String>(), "123456789*0#");
+    }
+
+    #[test]
+    fn disabled_controls_carry_a_translatable_reason_matching_the_english_text() {
+        let ringing = call(1, Direction::Outbound, CallPhase::Ringing);
+        let controls = call_controls(&ringing, ConnectionStatus::Connected);
+        assert_eq!(controls.hold.why, Some(DisabledReason::NotAnswered));
+        assert_eq!(controls.hold.reason, Some(DisabledReason::NotAnswered.english()));
+        assert_eq!(controls.complete_transfer.why, Some(DisabledReason::NoTransfer));
+        assert_eq!(controls.hangup.why, None);
+    }
+
+    #[test]
+    fn transfer_pair_is_found_from_either_leg() {
+        let mut original = call(1, Direction::Inbound, CallPhase::Held);
+        let mut consult = call(2, Direction::Outbound, CallPhase::Active);
+        original.consulted_by = Some(CallHandle(2));
+        consult.consult_for = Some(CallHandle(1));
+        let calls = vec![original, consult, call(3, Direction::Inbound, CallPhase::Active)];
+        assert_eq!(transfer_pair(&calls, CallHandle(1)), Some((CallHandle(1), CallHandle(2))));
+        assert_eq!(transfer_pair(&calls, CallHandle(2)), Some((CallHandle(1), CallHandle(2))));
+        assert_eq!(transfer_pair(&calls, CallHandle(3)), None);
+    }
+
+    #[test]
+    fn remote_hold_and_outbound_progress_have_their_own_state_words() {
+        let mut held = call(1, Direction::Inbound, CallPhase::Held);
+        held.held_by = Some(HeldBy::Remote);
+        assert_eq!(call_state_kind(&held), CallStateKind::HeldByRemote);
+        assert_eq!(call_state_kind(&call(2, Direction::Outbound, CallPhase::Trying)), CallStateKind::Calling);
+        assert_eq!(
+            call_state_kind(&call(3, Direction::Outbound, CallPhase::Ringing)),
+            CallStateKind::Ringing
+        );
+        assert_eq!(
+            call_state_kind(&call(4, Direction::Inbound, CallPhase::Ringing)),
+            CallStateKind::Incoming
+        );
     }
 }
