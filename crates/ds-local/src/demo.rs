@@ -78,3 +78,112 @@ pub fn instructions(base_url: &str, platform_key: &str) -> String {
         bob = ids.bob,
     )
 }
+
+/// Lifetime of the demo's user tokens: the softphone refreshes in-band before expiry anyway.
+const DEMO_USER_TOKEN_TTL: i64 = 3600;
+
+/// `GET|POST /_ds/demo/tokens/{alice|bob|session}` — merged into the app only with `--demo`.
+///
+/// The hosted softphone and the demo pages sign in here instead of through a partner backend,
+/// so `cargo xtask demo` needs no backend of its own. It mints only for the seeded demo
+/// account: a user token for Alice or Bob, or an account session with every component. A real
+/// deployment has no such route; partners mint with their API key (protocol.md §3.2, §3.3), as
+/// `examples/partner-crm` shows.
+pub fn token_router() -> axum::Router<crate::AppState> {
+    axum::Router::new().route("/_ds/demo/tokens/{who}", axum::routing::get(demo_token).post(demo_token))
+}
+
+async fn demo_token(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    axum::extract::Path(who): axum::extract::Path<String>,
+) -> Result<axum::response::Response, crate::ApiError> {
+    use axum::response::IntoResponse;
+    let ids = ids();
+    let now = state.clock().now();
+    let (minted, user) = match who.as_str() {
+        "alice" | "bob" => {
+            let user = if who == "alice" { ids.alice } else { ids.bob };
+            (state.tokens().mint_user(&user, &ids.account, DEMO_USER_TOKEN_TTL, now), Some(user))
+        }
+        "session" => {
+            let components = [
+                "call_history",
+                "call_logs",
+                "voicemails",
+                "phone_numbers",
+                "dial_plan",
+                "account_onboarding",
+            ]
+            .into_iter()
+            .map(|name| (name.to_owned(), ds_protocol::rest::ComponentToggle { enabled: true }))
+            .collect();
+            (state.tokens().mint_account_session(&ids.account, components, now), None)
+        }
+        _ => return Err(crate::ApiError::not_found("demo identity (alice, bob or session)", who)),
+    };
+    let body = serde_json::json!({
+        "token": minted.token,
+        "client_secret": minted.token,
+        "expires_at": crate::clock::iso(minted.expires_at * 1000),
+        "account": ids.account,
+        "user": user,
+    });
+    let mut response = axum::Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use crate::{AppState, Config};
+
+    async fn request(state: &AppState, method: Method, path: &str) -> (StatusCode, serde_json::Value) {
+        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let response = crate::app(state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn demo_token_endpoint_mints_for_alice_bob_and_an_account_session() {
+        let state = AppState::open(Config { demo: true, ..Config::in_memory() }).await.unwrap();
+        let ids = super::ids();
+        for (who, user, method) in [("alice", &ids.alice, Method::POST), ("bob", &ids.bob, Method::GET)] {
+            let (status, body) = request(&state, method, &format!("/_ds/demo/tokens/{who}")).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let claims =
+                state.tokens().verify_user_token(body["token"].as_str().unwrap(), state.clock().now());
+            let claims = claims.expect("a valid user token");
+            assert_eq!((&claims.user_id, &claims.account_id), (user, &ids.account));
+        }
+        let (status, body) = request(&state, Method::POST, "/_ds/demo/tokens/session").await;
+        assert_eq!(status, StatusCode::OK);
+        let claims = state
+            .tokens()
+            .verify_account_session(body["token"].as_str().unwrap(), state.clock().now())
+            .expect("a valid account session");
+        assert_eq!(claims.account_id, ids.account);
+        assert!(claims.components.iter().any(|c| c == "call_history"));
+    }
+
+    #[tokio::test]
+    async fn demo_token_endpoint_refuses_other_names_and_does_not_exist_without_demo() {
+        let demo = AppState::open(Config { demo: true, ..Config::in_memory() }).await.unwrap();
+        let (status, body) = request(&demo, Method::POST, "/_ds/demo/tokens/mallory").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        assert!(body["error"].is_string());
+        let plain = AppState::open(Config::in_memory()).await.unwrap();
+        for who in ["alice", "session"] {
+            let (status, _) = request(&plain, Method::POST, &format!("/_ds/demo/tokens/{who}")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND);
+        }
+    }
+}

@@ -276,6 +276,9 @@ impl MakeRequestId for MakeTypeIdRequestId {
 /// The whole HTTP surface of ds-local.
 pub fn app(state: AppState) -> Router {
     let mut router = routes::api_router().merge(signalling::router());
+    if state.config().demo {
+        router = router.merge(demo::token_router());
+    }
     if let Some(examples) = &state.config().examples_dir {
         router = router.nest_service("/examples", ServeDir::new(examples));
     }
