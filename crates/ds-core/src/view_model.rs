@@ -114,6 +114,19 @@ pub fn can_place_call(conn: ConnectionStatus, dest: &str, busy: bool) -> Result<
     Ok(())
 }
 
+/// The `busy` argument of [`can_place_call`]: an outbound leg still waits for the server's
+/// `call.trying` (a second dial would be refused), or the phone holds as many live calls as it
+/// keeps ([`crate::phone::limits::MAX_LIVE_CALLS`]).
+pub fn dial_busy(calls: &[CallInfo]) -> bool {
+    let live = calls.iter().filter(|c| c.phase != CallPhase::Ended);
+    let (mut count, mut dialing) = (0, false);
+    for call in live {
+        count += 1;
+        dialing |= call.call_id.is_none();
+    }
+    dialing || count >= crate::phone::limits::MAX_LIVE_CALLS
+}
+
 /// The in-call timer: `m:ss` under an hour, `h:mm:ss` from then on.
 pub fn format_call_duration(secs: u64) -> String {
     let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
@@ -556,6 +569,17 @@ mod tests {
         assert_eq!(controls.hold.reason, Some(DisabledReason::NotAnswered.english()));
         assert_eq!(controls.complete_transfer.why, Some(DisabledReason::NoTransfer));
         assert_eq!(controls.hangup.why, None);
+    }
+
+    #[test]
+    fn dialing_is_busy_while_a_leg_awaits_the_server_or_four_calls_are_live() {
+        assert!(!dial_busy(&[]));
+        let mut placing = call(1, Direction::Outbound, CallPhase::Trying);
+        placing.call_id = None;
+        assert!(dial_busy(&[placing]));
+        let four: Vec<CallInfo> = (1..=4).map(|h| call(h, Direction::Inbound, CallPhase::Held)).collect();
+        assert!(dial_busy(&four));
+        assert!(!dial_busy(&four[..3]));
     }
 
     #[test]

@@ -9,9 +9,7 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
-#[allow(dead_code)] // Used by the elements being built in #7; remove once they land.
 mod events;
-#[allow(dead_code)] // `property`: same.
 mod registry;
 mod softphone;
 mod styles;

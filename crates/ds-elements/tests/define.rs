@@ -23,8 +23,9 @@ async fn loading_the_module_registers_nothing_until_define_all() {
     document.body().unwrap().append_child(&host).unwrap();
     leptos::task::tick().await;
     let shadow = host.shadow_root().expect("the element renders into an open shadow root");
-    let chip = shadow.query_selector("[data-testid=status-chip]").unwrap().expect("status chip rendered");
-    assert_eq!(chip.text_content().unwrap(), "Not connected");
+    // No token-url and no tokenProvider: the element says what is missing instead of connecting.
+    let chip = shadow.query_selector("[data-testid=error-chip]").unwrap().expect("error chip rendered");
+    assert!(chip.text_content().unwrap().contains("token-url or tokenProvider"));
 
     host.remove();
     assert_eq!(shadow.child_element_count(), 0, "removing the element unmounts its view");

@@ -2,9 +2,12 @@
 //! commands; every decision comes from `ds_core::view_model`.
 
 pub mod i18n;
+pub mod softphone;
 
-use ds_core::view_model::{ConnectionStatus, connection_label};
+use ds_core::view_model::ConnectionStatus;
 use leptos::prelude::*;
+
+pub use softphone::{BeforeDial, PhoneState, Softphone, SoftphoneCtx};
 
 /// The always-visible connection status chip.
 #[component]
@@ -12,8 +15,12 @@ pub fn StatusChip(
     /// The phone's connection status.
     #[prop(into)]
     status: Signal<ConnectionStatus>,
+    /// Language of the label (default English).
+    #[prop(optional, into)]
+    locale: Option<Signal<i18n::Locale>>,
 ) -> impl IntoView {
-    let label = Memo::new(move |_| connection_label(status.get()));
+    let locale = locale.unwrap_or_else(|| Signal::stored(i18n::Locale::En));
+    let label = Memo::new(move |_| softphone::strings::status_text(locale.get(), status.get()));
     let state = move || match status.get() {
         ConnectionStatus::Connected => "connected",
         ConnectionStatus::Connecting | ConnectionStatus::Reconnecting { .. } => "connecting",
@@ -24,43 +31,5 @@ pub fn StatusChip(
         <span class="ds-status-chip" part="status" data-state=state role="status" data-testid="status-chip">
             {label}
         </span>
-    }
-}
-
-/// Whether the platform answered its health check, shown under the status chip.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum ServerCheck {
-    Reachable { version: String },
-    Unreachable { reason: String },
-}
-
-/// The softphone shell. For now it shows the connection status and whether the platform at
-/// `api_base` answers; the dial pad and calls come with the components issue.
-#[component]
-pub fn Softphone(
-    /// Base URL of the DialStack API, e.g. `http://127.0.0.1:8787`.
-    #[prop(into)]
-    api_base: Signal<String>,
-) -> impl IntoView {
-    let (status, _set_status) = signal(ConnectionStatus::Idle);
-    let check = LocalResource::new(move || {
-        let base = api_base.get();
-        async move {
-            match ds_web::fetch_health(&base).await {
-                Ok(health) => ServerCheck::Reachable { version: health.version },
-                Err(error) => ServerCheck::Unreachable { reason: error.to_string() },
-            }
-        }
-    });
-    let server_line = move || match check.get() {
-        None => "Checking the server…".to_owned(),
-        Some(ServerCheck::Reachable { version }) => format!("Server reachable (ds-local {version})"),
-        Some(ServerCheck::Unreachable { reason }) => format!("Server problem: {reason}"),
-    };
-    view! {
-        <section class="ds-softphone" part="base" aria-label="Softphone">
-            <StatusChip status=status />
-            <p class="ds-server-line" data-testid="server-line">{server_line}</p>
-        </section>
     }
 }

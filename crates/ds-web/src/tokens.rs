@@ -27,6 +27,9 @@ pub enum TokenProvider {
     Url(String),
     /// A JS function `() => Promise<string> | string`.
     Function(js_sys::Function),
+    /// A host's token endpoint (the elements' `token-url`): `POST url` with the page's cookies,
+    /// or `GET url` when the endpoint answers 405; the body is read as for [`TokenProvider::Url`].
+    Endpoint(String),
 }
 
 impl TokenProvider {
@@ -59,6 +62,26 @@ impl TokenProvider {
                     return Err(TokenError::Status { status: response.status() });
                 }
                 let body = response.text().await.map_err(|e| TokenError::Unreachable(e.to_string()))?;
+                parse_token_body(&body).ok_or(TokenError::Empty)?
+            }
+            TokenProvider::Endpoint(url) => {
+                let unreachable = |e: gloo_net::Error| TokenError::Unreachable(e.to_string());
+                let mut response = Request::post(url)
+                    .credentials(web_sys::RequestCredentials::SameOrigin)
+                    .send()
+                    .await
+                    .map_err(unreachable)?;
+                if response.status() == 405 {
+                    response = Request::get(url)
+                        .credentials(web_sys::RequestCredentials::SameOrigin)
+                        .send()
+                        .await
+                        .map_err(unreachable)?;
+                }
+                if !response.ok() {
+                    return Err(TokenError::Status { status: response.status() });
+                }
+                let body = response.text().await.map_err(unreachable)?;
                 parse_token_body(&body).ok_or(TokenError::Empty)?
             }
             TokenProvider::Function(function) => {

@@ -1,0 +1,132 @@
+//! The hosted page: sign in through a token endpoint (or a pasted token), then the full-screen
+//! softphone.
+
+use ds_ui::i18n::Locale;
+use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Where the page's token comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Credential {
+    /// A token endpoint (`POST`, or `GET` when it answers 405).
+    Endpoint(String),
+    /// A token pasted by the user (demos and support).
+    Token(String),
+}
+
+impl Credential {
+    fn provider(&self) -> TokenProvider {
+        match self {
+            Credential::Endpoint(url) => TokenProvider::Endpoint(url.clone()),
+            Credential::Token(token) => TokenProvider::Fixed(token.clone()),
+        }
+    }
+}
+
+fn query_param(name: &str) -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+fn page_locale() -> Locale {
+    let tag = query_param("locale")
+        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
+        .unwrap_or_default();
+    Locale::from_tag(&tag)
+}
+
+fn input_value(event: &web_sys::Event) -> String {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .map(|input| input.value())
+        .unwrap_or_default()
+}
+
+/// The sign-in form: a token URL (prefilled from `?token-url=`), or a pasted token.
+#[component]
+fn SignIn(
+    /// Called with the credential the user chose.
+    on_sign_in: Callback<Credential>,
+) -> impl IntoView {
+    let token_url = RwSignal::new(query_param("token-url").unwrap_or_default());
+    let token = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<&'static str>);
+    view! {
+        <main class="ds-signin">
+            <h1>"DialStack Softphone"</h1>
+            <form on:submit=move |event| {
+                event.prevent_default();
+                let (url, token) = (token_url.get_untracked(), token.get_untracked());
+                if !token.trim().is_empty() {
+                    on_sign_in.run(Credential::Token(token.trim().to_owned()));
+                } else if !url.trim().is_empty() {
+                    on_sign_in.run(Credential::Endpoint(url.trim().to_owned()));
+                } else {
+                    problem.set(Some("Enter your token URL, or paste a token."));
+                }
+            }>
+                <label>
+                    <span>"Token URL"</span>
+                    <input
+                        type="url"
+                        name="token-url"
+                        autocomplete="url"
+                        placeholder="https://your-app.example/dialstack/token"
+                        prop:value=move || token_url.get()
+                        on:input=move |event| token_url.set(input_value(&event))
+                    />
+                </label>
+                <label>
+                    <span>"Or paste a token"</span>
+                    <input
+                        type="password"
+                        name="token"
+                        autocomplete="off"
+                        prop:value=move || token.get()
+                        on:input=move |event| token.set(input_value(&event))
+                    />
+                </label>
+                <p class="ds-hint" role="alert">{move || problem.get()}</p>
+                <button type="submit">"Sign in"</button>
+            </form>
+        </main>
+    }
+}
+
+/// The page: the sign-in form until a credential is chosen, then the softphone.
+#[component]
+pub fn App() -> impl IntoView {
+    let api_base = ds_web::page_origin().unwrap_or_default();
+    let locale = page_locale();
+    let credential = RwSignal::new(query_param("token-url").map(Credential::Endpoint));
+    let phone = StoredValue::new_local(None::<PhoneHandle>);
+    let sign_out = move |_| {
+        phone.update_value(|phone| {
+            if let Some(phone) = phone.take() {
+                phone.disconnect();
+            }
+        });
+        credential.set(None);
+    };
+    move || match credential.get() {
+        None => view! { <SignIn on_sign_in=Callback::new(move |c| credential.set(Some(c))) /> }.into_any(),
+        Some(credential) => {
+            let handle = PhoneHandle::new(PhoneOptions::new(api_base.clone(), credential.provider()));
+            let connecting = handle.clone();
+            leptos::task::spawn_local(async move {
+                let _ = connecting.connect().await;
+            });
+            phone.set_value(Some(handle.clone()));
+            view! {
+                <main class="ds-app">
+                    <ds_ui::Softphone phone=handle locale=Signal::stored(locale) />
+                    <button type="button" class="ds-signout" on:click=sign_out>"Sign out"</button>
+                </main>
+            }
+            .into_any()
+        }
+    }
+}

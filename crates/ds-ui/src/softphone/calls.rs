@@ -1,0 +1,376 @@
+//! Calls on screen: incoming and call-waiting cards, the current call with its controls, DTMF
+//! keypad and transfer panel, and the cards of held calls.
+
+use ds_core::view_model::{
+    CallControls, CallStateKind, Control, call_controls, call_duration_secs, call_state_kind, caller_display,
+    format_call_duration, transfer_pair,
+};
+use ds_core::{CallHandle, CallInfo, CallPhase, Command};
+use ds_protocol::signalling::RejectReason;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::SoftphoneCtx;
+use super::dialpad::Keys;
+use super::strings::{Text, disabled_text, state_text, text};
+use crate::i18n::Locale;
+
+/// The big line for a caller: name, else formatted number, else "Unknown" in `locale`.
+pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
+    let display = caller_display(call.remote_name.as_deref(), &call.remote_number);
+    if call.remote_name.as_deref().is_none_or(|n| n.trim().is_empty()) && call.remote_number.trim().is_empty()
+    {
+        text(locale, Text::Unknown).to_owned()
+    } else {
+        display.primary
+    }
+}
+
+fn find(ctx: SoftphoneCtx, handle: CallHandle) -> Option<CallInfo> {
+    ctx.state.calls.with(|calls| calls.iter().find(|c| c.handle == handle).cloned())
+}
+
+/// Name and number of the other party.
+#[component]
+fn Caller(call: Memo<Option<CallInfo>>) -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    let primary = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+    let secondary = move || {
+        call.with(|c| {
+            c.as_ref().and_then(|c| caller_display(c.remote_name.as_deref(), &c.remote_number).secondary)
+        })
+    };
+    view! {
+        <p class="ds-caller" data-testid="caller">{primary}</p>
+        <p class="ds-caller-number">{secondary}</p>
+    }
+}
+
+/// Ringing inbound calls: the full incoming screen, or call-waiting cards during a call.
+#[component]
+pub fn IncomingStack(
+    /// The ringing calls, oldest first.
+    ringing: Vec<CallHandle>,
+    /// True while another call is in progress (answering holds it).
+    waiting: bool,
+) -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    let heading = if waiting { Text::CallWaiting } else { Text::IncomingCall };
+    let cards = ringing
+        .into_iter()
+        .map(|handle| {
+            let call = Memo::new(move |_| find(ctx, handle));
+            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+            let answering = move || call.with(|c| c.as_ref().is_some_and(|c| c.answering || c.ending));
+            view! {
+                <li class="ds-incoming-card" part="incoming-card" data-testid="incoming-card">
+                    <Caller call=call />
+                    <p class="ds-call-state">
+                        {move || {
+                            call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))
+                        }}
+                    </p>
+                    <div class="ds-actions">
+                        <button
+                            type="button"
+                            class="ds-answer"
+                            disabled=answering
+                            aria-label=move || format!("{} {}", ctx.t(Text::Answer), who().unwrap_or_default())
+                            on:click=move |_| ctx.command(Command::Answer { call: handle })
+                        >
+                            {move || ctx.t(Text::Answer)}
+                        </button>
+                        <button
+                            type="button"
+                            class="ds-decline"
+                            disabled=answering
+                            aria-label=move || format!("{} {}", ctx.t(Text::Decline), who().unwrap_or_default())
+                            on:click=move |_| {
+                                ctx.command(Command::Reject { call: handle, reason: RejectReason::Decline })
+                            }
+                        >
+                            {move || ctx.t(Text::Decline)}
+                        </button>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section
+            class="ds-incoming"
+            class:ds-waiting=waiting
+            aria-label=move || ctx.t(heading)
+        >
+            <h2 class="ds-heading">{move || ctx.t(heading)}</h2>
+            <ul class="ds-cards">{cards}</ul>
+        </section>
+    }
+}
+
+/// A button for one in-call control: disabled with its reason as the tooltip.
+fn control_button(
+    ctx: SoftphoneCtx,
+    controls: Memo<Option<CallControls>>,
+    pick: fn(&CallControls) -> &Control,
+    label: impl Fn() -> &'static str + Send + Sync + Copy + 'static,
+    pressed: Option<Signal<bool>>,
+    on_click: impl Fn() + 'static,
+) -> impl IntoView {
+    let control = move || controls.with(|c| c.as_ref().map(|c| pick(c).clone()));
+    let disabled = move || control().is_none_or(|c| !c.enabled);
+    let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.locale.get(), why));
+    view! {
+        <button
+            type="button"
+            class="ds-control"
+            aria-pressed=move || pressed.map(|p| if p.get() { "true" } else { "false" })
+            disabled=disabled
+            title=title
+            on:click=move |_| on_click()
+        >
+            {label}
+        </button>
+    }
+}
+
+/// The current call: who, state and timer, controls, DTMF keypad, transfer and quality.
+#[component]
+pub fn InCall(
+    /// The call the screen shows.
+    current: CallHandle,
+) -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    let state = ctx.state;
+    let call = Memo::new(move |_| find(ctx, current));
+    let controls =
+        Memo::new(move |_| call.with(|c| c.as_ref().map(|c| call_controls(c, state.status.get()))));
+    let kind = Memo::new(move |_| call.with(|c| c.as_ref().map(call_state_kind)));
+    let timer = move || {
+        let now = state.now_ms.get();
+        call.with(|c| {
+            c.as_ref()
+                .filter(|c| c.phase.is_connected())
+                .and_then(|c| call_duration_secs(c, now))
+                .map(format_call_duration)
+        })
+    };
+    let keypad_open = RwSignal::new(false);
+    let transfer_open = RwSignal::new(false);
+    let digits = RwSignal::new(String::new());
+    let transfer_to = RwSignal::new(String::new());
+    let muted = Signal::derive(move || call.with(|c| c.as_ref().is_some_and(|c| c.muted)));
+    let held = Signal::derive(move || controls.with(|c| c.as_ref().is_some_and(|c| c.shows_resume)));
+    let pair = Memo::new(move |_| state.calls.with(|calls| transfer_pair(calls, current)));
+
+    let mute = control_button(
+        ctx,
+        controls,
+        |c| &c.mute,
+        move || if muted.get() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) },
+        Some(muted),
+        move || ctx.command(Command::SetMuted { call: current, muted: !muted.get_untracked() }),
+    );
+    let hold = control_button(
+        ctx,
+        controls,
+        |c| &c.hold,
+        move || if held.get() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) },
+        None,
+        move || {
+            ctx.command(if held.get_untracked() {
+                Command::Resume { call: current }
+            } else {
+                Command::Hold { call: current }
+            })
+        },
+    );
+    let keypad = control_button(
+        ctx,
+        controls,
+        |c| &c.keypad,
+        move || ctx.t(Text::Keypad),
+        Some(keypad_open.into()),
+        move || keypad_open.update(|open| *open = !*open),
+    );
+    let transfer = control_button(
+        ctx,
+        controls,
+        |c| &c.transfer,
+        move || ctx.t(Text::Transfer),
+        Some(transfer_open.into()),
+        move || transfer_open.update(|open| *open = !*open),
+    );
+    let hangup_disabled = move || controls.with(|c| c.as_ref().is_none_or(|c| !c.hangup.enabled));
+
+    let send_digit = Callback::new(move |key: char| {
+        let mut buffer = [0u8; 4];
+        ctx.command(Command::SendDtmf { call: current, digits: key.encode_utf8(&mut buffer).to_owned() });
+        digits.update(|d| d.push(key));
+    });
+    let transfer_panel = move || {
+        transfer_open.get().then(|| {
+            let input_label = move || ctx.t(Text::TransferTo);
+            let empty = move || transfer_to.with(|t| ds_core::view_model::strip_to_dial_string(t).is_empty());
+            view! {
+                <div class="ds-transfer" role="group" aria-label=input_label>
+                    <input
+                        type="tel"
+                        inputmode="tel"
+                        class="ds-destination"
+                        aria-label=input_label
+                        placeholder=input_label
+                        prop:value=move || transfer_to.get()
+                        on:input=move |event| {
+                            let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
+                            transfer_to.set(input.value());
+                        }
+                    />
+                    <div class="ds-actions">
+                        <button
+                            type="button"
+                            disabled=empty
+                            on:click=move |_| {
+                                ctx.command(Command::BlindTransfer {
+                                    call: current,
+                                    destination: transfer_to.get_untracked(),
+                                });
+                                transfer_open.set(false);
+                            }
+                        >
+                            {move || ctx.t(Text::TransferNow)}
+                        </button>
+                        <button
+                            type="button"
+                            disabled=empty
+                            on:click=move |_| {
+                                ctx.command(Command::ConsultTransfer {
+                                    call: current,
+                                    destination: transfer_to.get_untracked(),
+                                });
+                                transfer_open.set(false);
+                            }
+                        >
+                            {move || ctx.t(Text::ConsultFirst)}
+                        </button>
+                    </div>
+                </div>
+            }
+        })
+    };
+    let attended = move || {
+        pair.get().map(|(original, consult)| {
+            let complete = Memo::new(move |_| {
+                find(ctx, consult).is_some_and(|c| c.phase.is_connected())
+                    && find(ctx, original).is_some_and(|c| c.phase.is_connected())
+            });
+            view! {
+                <div class="ds-actions ds-attended" role="group" aria-label=move || ctx.t(Text::Transfer)>
+                    <button
+                        type="button"
+                        disabled=move || !complete.get()
+                        on:click=move |_| ctx.command(Command::CompleteTransfer { call: current })
+                    >
+                        {move || ctx.t(Text::CompleteTransfer)}
+                    </button>
+                    <button type="button" on:click=move |_| ctx.command(Command::CancelTransfer { call: current })>
+                        {move || ctx.t(Text::CancelTransfer)}
+                    </button>
+                </div>
+            }
+        })
+    };
+    view! {
+        <section class="ds-call" aria-label=move || ctx.t(Text::CurrentCall) data-testid="current-call">
+            <Caller call=call />
+            <p
+                class="ds-call-state"
+                data-state=move || match kind.get() {
+                    Some(CallStateKind::Connected) => "active",
+                    Some(CallStateKind::OnHold | CallStateKind::HeldByRemote) => "held",
+                    _ => "progress",
+                }
+                data-testid="call-state"
+            >
+                <span>{move || kind.get().map(|k| state_text(ctx.locale.get(), k))}</span>
+                " "
+                <span class="ds-timer" role="timer">{timer}</span>
+            </p>
+            <div class="ds-controls" part="controls" role="group" aria-label=move || ctx.t(Text::CallControls)>
+                {mute}
+                {hold}
+                {keypad}
+                {transfer}
+                <button
+                    type="button"
+                    class="ds-hangup"
+                    part="hangup-button"
+                    disabled=hangup_disabled
+                    on:click=move |_| ctx.command(Command::Hangup { call: current })
+                >
+                    {move || ctx.t(Text::HangUp)}
+                </button>
+            </div>
+            {attended}
+            {move || {
+                keypad_open.get().then(|| {
+                    view! {
+                        <output class="ds-readout" aria-label=move || ctx.t(Text::DigitsSent)>
+                            {move || digits.get()}
+                        </output>
+                        <Keys label=Signal::derive(move || ctx.t(Text::Keypad)) on_key=send_digit />
+                    }
+                })
+            }}
+            {transfer_panel}
+        </section>
+    }
+}
+
+/// Cards of the other connected calls, each with a button to switch to it.
+#[component]
+pub fn HeldCards(
+    /// The other connected calls.
+    held: Vec<CallHandle>,
+) -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    if held.is_empty() {
+        return ().into_any();
+    }
+    let cards = held
+        .into_iter()
+        .map(|handle| {
+            let call = Memo::new(move |_| find(ctx, handle));
+            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+            let can_switch = move || {
+                call.with(|c| {
+                    c.as_ref().is_some_and(|c| {
+                        c.phase == CallPhase::Held && call_state_kind(c) == CallStateKind::OnHold
+                    })
+                })
+            };
+            view! {
+                <li class="ds-held-card" data-testid="held-card">
+                    <span class="ds-caller">{who}</span>
+                    <span class="ds-call-state">
+                        {move || call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))}
+                    </span>
+                    <button
+                        type="button"
+                        disabled=move || !can_switch()
+                        aria-label=move || format!("{} {}", ctx.t(Text::SwitchTo), who().unwrap_or_default())
+                        on:click=move |_| ctx.command(Command::Resume { call: handle })
+                    >
+                        {move || ctx.t(Text::SwitchTo)}
+                    </button>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="ds-held" aria-label=move || ctx.t(Text::CallsOnHold)>
+            <ul class="ds-cards">{cards}</ul>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,133 @@
+//! The dial pad: destination field (type=tel, cleaned on input and paste, formatted as you type),
+//! 12 keys with letters, backspace, Enter or the Call button to call.
+
+use ds_core::view_model::{
+    KEYPAD, can_place_call, dial_busy, dial_input_notice, format_as_you_type, strip_to_dial_string,
+};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::SoftphoneCtx;
+use super::strings::{Text, cannot_call_text, dial_notice_text};
+
+/// The 12 keys; `on_key` gets the key's character.
+#[component]
+pub fn Keys(
+    /// Accessible name of the key group.
+    label: Signal<&'static str>,
+    /// Called with the pressed key.
+    on_key: Callback<char>,
+) -> impl IntoView {
+    let keys = KEYPAD
+        .iter()
+        .map(|&(key, letters)| {
+            let mut name = [0u8; 4];
+            let name: &str = key.encode_utf8(&mut name);
+            let name = name.to_owned();
+            view! {
+                <button type="button" class="ds-key" part="key" aria-label=name on:click=move |_| on_key.run(key)>
+                    <span class="ds-key-digit" aria-hidden="true">{key.to_string()}</span>
+                    <span class="ds-key-letters" aria-hidden="true">{letters}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="ds-keypad" part="keypad" role="group" aria-label=label>
+            {keys}
+        </div>
+    }
+}
+
+#[component]
+pub fn Dialpad() -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    let state = ctx.state;
+    let destination = RwSignal::new(String::new());
+    let notice = RwSignal::new(None);
+    let busy = Memo::new(move |_| state.calls.with(|calls| dial_busy(calls)));
+    let verdict = Memo::new(move |_| destination.with(|d| can_place_call(state.status.get(), d, busy.get())));
+    let reason = move || verdict.get().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
+    let reason_id = ctx.id("call-reason");
+    let notice_id = ctx.id("dial-notice");
+    let set_from_raw = move |raw: &str| {
+        notice.set(dial_input_notice(raw));
+        destination.set(strip_to_dial_string(raw));
+    };
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    let call = move || {
+        if verdict.get_untracked().is_ok() {
+            let typed = destination.get_untracked();
+            if ctx.dial(&typed) {
+                destination.set(String::new());
+                notice.set(None);
+            }
+        }
+    };
+    let on_key = Callback::new(move |key: char| {
+        destination.update(|d| {
+            if d.len() < ds_core::destination::MAX_DESTINATION_LEN {
+                d.push(key)
+            }
+        });
+        notice.set(None);
+    });
+    view! {
+        <form
+            class="ds-dialpad"
+            on:submit=move |event| {
+                event.prevent_default();
+                call();
+            }
+        >
+            <div class="ds-destination-row">
+                <input
+                    node_ref=input_ref
+                    class="ds-destination"
+                    part="destination"
+                    type="tel"
+                    inputmode="tel"
+                    autocomplete="tel"
+                    aria-label=move || ctx.t(Text::NumberToCall)
+                    placeholder=move || ctx.t(Text::NumberToCall)
+                    aria-describedby=notice_id.clone()
+                    prop:value=move || format_as_you_type(&destination.get())
+                    on:input=move |event| {
+                        let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
+                        set_from_raw(&input.value());
+                    }
+                />
+                <button
+                    type="button"
+                    class="ds-backspace"
+                    aria-label=move || ctx.t(Text::DeleteDigit)
+                    disabled=move || destination.with(String::is_empty)
+                    on:click=move |_| {
+                        destination.update(|d| {
+                            d.pop();
+                        });
+                        notice.set(None);
+                    }
+                >
+                    "⌫"
+                </button>
+            </div>
+            <p class="ds-hint" id=notice_id role="status">
+                {move || notice.get().map(|n| dial_notice_text(ctx.locale.get(), n))}
+            </p>
+            <Keys label=Signal::derive(move || ctx.t(Text::DialPad)) on_key=on_key />
+            <button
+                type="submit"
+                class="ds-call-button"
+                part="call-button"
+                disabled=move || verdict.get().is_err()
+                aria-describedby=reason_id.clone()
+            >
+                {move || ctx.t(Text::Call)}
+            </button>
+            <p class="ds-hint" id=reason_id data-testid="call-reason">
+                {reason}
+            </p>
+        </form>
+    }
+}

@@ -1,0 +1,276 @@
+//! The softphone: status chip, dial pad, outbound progress, incoming and call-waiting cards,
+//! in-call controls (mute, hold, DTMF, blind and attended transfer), held-call cards, audio
+//! devices, live quality, E911 banner and the error chip.
+//!
+//! [`Softphone`] subscribes to a [`PhoneHandle`] and mirrors its snapshot into signals
+//! ([`PhoneState`]); the parts read those signals through [`SoftphoneCtx`] and dispatch
+//! [`Command`]s. Every decision (which screen, which button is enabled and why, what an error
+//! means) comes from `ds_core::view_model`.
+
+mod calls;
+mod dialpad;
+mod extras;
+pub mod strings;
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use ds_core::view_model::{END_SUMMARY_MS, Layout, select_layout};
+use ds_core::{CallHandle, CallInfo, Command, PhoneError, PhoneEvent};
+use ds_web::quality::QualityReport;
+use ds_web::{AudioDevice, DriverEvent, PhoneHandle};
+use leptos::prelude::*;
+
+use crate::StatusChip;
+use crate::i18n::Locale;
+use strings::{Text, text};
+
+/// Asked before dialing with the cleaned destination; `false` vetoes the call (the element's
+/// cancelable `ds-call-request`).
+pub type BeforeDial = Rc<dyn Fn(&str) -> bool>;
+
+/// Why the E911 banner is up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmergencyPrompt {
+    /// `network.changed`: confirm the location again.
+    Confirm,
+    /// A PSTN call was refused until an address is bound.
+    Required,
+}
+
+/// The phone's state as signals, refreshed from [`PhoneHandle::snapshot`] on every event.
+#[derive(Debug, Clone, Copy)]
+pub struct PhoneState {
+    pub status: RwSignal<ds_core::view_model::ConnectionStatus>,
+    pub calls: RwSignal<Vec<CallInfo>>,
+    pub active: RwSignal<Option<CallHandle>>,
+    pub quality: RwSignal<HashMap<CallHandle, QualityReport>>,
+    pub error: RwSignal<Option<PhoneError>>,
+    pub audio_blocked: RwSignal<bool>,
+    /// The call that just ended, shown for [`END_SUMMARY_MS`].
+    pub ended: RwSignal<Option<CallInfo>>,
+    pub devices: RwSignal<Vec<AudioDevice>>,
+    pub emergency: RwSignal<Option<EmergencyPrompt>>,
+    /// Text of the assertive live region (incoming calls, unplugged devices).
+    pub announcement: RwSignal<String>,
+    /// Wall clock (ms) for call timers, ticking once a second.
+    pub now_ms: RwSignal<u64>,
+}
+
+impl PhoneState {
+    fn new() -> Self {
+        PhoneState {
+            status: RwSignal::new(ds_core::view_model::ConnectionStatus::Idle),
+            calls: RwSignal::new(Vec::new()),
+            active: RwSignal::new(None),
+            quality: RwSignal::new(HashMap::new()),
+            error: RwSignal::new(None),
+            audio_blocked: RwSignal::new(false),
+            ended: RwSignal::new(None),
+            devices: RwSignal::new(Vec::new()),
+            emergency: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
+            now_ms: RwSignal::new(js_sys_now()),
+        }
+    }
+
+    fn refresh(&self, phone: &PhoneHandle) {
+        let snapshot = phone.snapshot();
+        self.status.set(snapshot.status);
+        self.calls.set(snapshot.calls);
+        self.active.set(snapshot.active);
+        self.quality.set(snapshot.quality);
+        self.audio_blocked.set(snapshot.audio_blocked);
+    }
+}
+
+fn js_sys_now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// What the softphone's parts share: the phone, its state as signals, and the language.
+#[derive(Clone, Copy)]
+pub struct SoftphoneCtx {
+    phone: StoredValue<PhoneHandle, LocalStorage>,
+    before_dial: StoredValue<Option<BeforeDial>, LocalStorage>,
+    pub state: PhoneState,
+    pub locale: Signal<Locale>,
+    /// Distinguishes ids (for `aria-describedby`) of several softphones in one document.
+    pub uid: u32,
+}
+
+impl SoftphoneCtx {
+    /// Sends a command to the phone.
+    pub fn command(&self, command: Command) {
+        self.phone.with_value(|phone| phone.command(command));
+    }
+
+    pub fn with_phone<R>(&self, f: impl FnOnce(&PhoneHandle) -> R) -> R {
+        self.phone.with_value(f)
+    }
+
+    /// Dials `destination` unless the host vetoes it.
+    pub fn dial(&self, destination: &str) -> bool {
+        let allowed = self.before_dial.with_value(|hook| hook.as_ref().is_none_or(|hook| hook(destination)));
+        if allowed {
+            self.state.error.set(None);
+            self.phone.with_value(|phone| phone.dial(destination));
+        }
+        allowed
+    }
+
+    /// The current language's word for `key`.
+    pub fn t(&self, key: Text) -> &'static str {
+        text(self.locale.get(), key)
+    }
+
+    /// An id unique to this softphone instance.
+    pub fn id(&self, name: &str) -> String {
+        format!("ds-{}-{name}", self.uid)
+    }
+}
+
+fn next_uid() -> u32 {
+    thread_local! { static NEXT: std::cell::Cell<u32> = const { std::cell::Cell::new(1) } }
+    NEXT.with(|next| {
+        let id = next.get();
+        next.set(id + 1);
+        id
+    })
+}
+
+/// Keeps the state in step with the phone's events.
+fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_web::Subscription {
+    let weak = phone.downgrade();
+    phone.subscribe(move |event| {
+        let Some(phone) = weak.upgrade() else { return };
+        match event {
+            DriverEvent::Phone(PhoneEvent::Error(error)) => {
+                if error.code == ds_core::PhoneErrorCode::EmergencyAddressRequired {
+                    state.emergency.set(Some(EmergencyPrompt::Required));
+                }
+                state.error.set(Some(error.clone()));
+            }
+            DriverEvent::Phone(PhoneEvent::NetworkChanged) => {
+                state.emergency.set(Some(EmergencyPrompt::Confirm))
+            }
+            DriverEvent::Phone(PhoneEvent::CallAdded(call))
+                if call.direction == ds_core::Direction::Inbound =>
+            {
+                let who = calls::caller_primary(locale.get_untracked(), call);
+                state.announcement.set(strings::incoming_from(locale.get_untracked(), &who));
+            }
+            DriverEvent::Phone(PhoneEvent::CallRemoved(call)) => {
+                let handle = call.handle;
+                state.ended.set(Some(call.clone()));
+                set_timeout(
+                    move || {
+                        state.ended.try_update(|ended| {
+                            if ended.as_ref().is_some_and(|c| c.handle == handle) {
+                                *ended = None;
+                            }
+                        });
+                    },
+                    Duration::from_millis(END_SUMMARY_MS),
+                );
+            }
+            DriverEvent::Phone(PhoneEvent::ConnectionChanged(
+                ds_core::view_model::ConnectionStatus::Connected,
+            )) => {
+                // A connection that came back makes a stale "connection lost" chip wrong.
+                state.error.update(|error| {
+                    if error.as_ref().is_some_and(|e| {
+                        ds_core::view_model::error_kind(&e.code)
+                            == ds_core::view_model::ErrorKind::NotConnected
+                    }) {
+                        *error = None;
+                    }
+                });
+            }
+            DriverEvent::DevicesChanged(devices) => {
+                let chosen = [phone.input_device(), phone.output_device()];
+                let missing = chosen.iter().flatten().any(|id| !devices.iter().any(|d| &d.id == id));
+                if missing {
+                    state.announcement.set(text(locale.get_untracked(), Text::DeviceUnplugged).to_owned());
+                }
+                state.devices.set(devices.clone());
+            }
+            _ => {}
+        }
+        state.refresh(&phone);
+    })
+}
+
+/// The softphone, driven by `phone` (created and connected by the host: the hosted page or the
+/// `<ds-softphone>` element).
+#[component]
+pub fn Softphone(
+    /// The phone to show and control.
+    phone: PhoneHandle,
+    /// Language of the words (default English).
+    #[prop(optional, into)]
+    locale: Option<Signal<Locale>>,
+    /// Asked before every dial; returning `false` cancels it.
+    #[prop(optional)]
+    before_dial: Option<BeforeDial>,
+) -> impl IntoView {
+    let locale = locale.unwrap_or_else(|| Signal::stored(Locale::En));
+    let state = PhoneState::new();
+    state.refresh(&phone);
+    let subscription = follow(&phone, state, locale);
+    let _keep = StoredValue::new_local(subscription);
+    let tick = set_interval_with_handle(move || state.now_ms.set(js_sys_now()), Duration::from_secs(1)).ok();
+    on_cleanup(move || {
+        if let Some(tick) = tick {
+            tick.clear();
+        }
+    });
+    {
+        let phone = phone.clone();
+        leptos::task::spawn_local(async move {
+            let devices = phone.audio_devices().await;
+            state.devices.try_set(devices);
+        });
+    }
+    let ctx = SoftphoneCtx {
+        phone: StoredValue::new_local(phone),
+        before_dial: StoredValue::new_local(before_dial),
+        state,
+        locale,
+        uid: next_uid(),
+    };
+    provide_context(ctx);
+
+    let layout = Memo::new(move |_| state.calls.with(|calls| select_layout(calls, state.active.get())));
+    let screen = move || match layout.get() {
+        Layout::Dialpad => view! { <dialpad::Dialpad /> }.into_any(),
+        Layout::Incoming { ringing } => {
+            view! { <calls::IncomingStack ringing=ringing waiting=false /> }.into_any()
+        }
+        Layout::InCall { current, held, waiting } => view! {
+            <calls::InCall current=current />
+            <calls::HeldCards held=held />
+            <calls::IncomingStack ringing=waiting waiting=true />
+        }
+        .into_any(),
+    };
+    view! {
+        <section class="ds-softphone" part="base" aria-label=move || ctx.t(Text::Softphone)>
+            <header class="ds-bar">
+                <StatusChip status=state.status locale=locale />
+                <extras::ReconnectButton />
+                <extras::QualityIndicator />
+            </header>
+            <div class="ds-visually-hidden" aria-live="assertive" aria-atomic="true">
+                {move || state.announcement.get()}
+            </div>
+            <extras::EmergencyBanner />
+            <extras::ErrorChip />
+            <extras::EnableAudio />
+            <extras::EndedNotice />
+            {screen}
+            <extras::DevicePicker />
+        </section>
+    }
+}

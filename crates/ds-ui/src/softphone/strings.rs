@@ -1,0 +1,476 @@
+//! The softphone's words in English and Spanish. Decisions come from `ds_core::view_model` as keys
+//! (enums); this table only names them. Strings are `&'static str` so that rendering allocates only
+//! for text with a number or a name in it.
+
+use ds_core::view_model::{
+    CallStateKind, CannotPlaceCall, ConnectionStatus, DialInputNotice, DisabledReason, EndSummary, ErrorKind,
+    QualityLevel,
+};
+
+use crate::i18n::Locale;
+
+/// Fixed words of the softphone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Text {
+    Softphone,
+    NumberToCall,
+    DialPad,
+    DeleteDigit,
+    Call,
+    IncomingCall,
+    Answer,
+    Decline,
+    CallWaiting,
+    CurrentCall,
+    CallControls,
+    Mute,
+    Unmute,
+    Hold,
+    Resume,
+    Keypad,
+    Transfer,
+    TransferTo,
+    TransferNow,
+    ConsultFirst,
+    CompleteTransfer,
+    CancelTransfer,
+    HangUp,
+    CallsOnHold,
+    SwitchTo,
+    DigitsSent,
+    AudioSettings,
+    Microphone,
+    Speaker,
+    SystemDefault,
+    CallQuality,
+    QualityDetails,
+    Jitter,
+    PacketLoss,
+    RoundTrip,
+    OneWayAudio,
+    EnableAudio,
+    DismissError,
+    Reconnect,
+    EmergencyConfirm,
+    EmergencyRequired,
+    Dismiss,
+    Unknown,
+    DeviceUnplugged,
+    NoCredentials,
+}
+
+pub fn text(locale: Locale, key: Text) -> &'static str {
+    use Text::*;
+    let es = locale == Locale::Es;
+    macro_rules! pick {
+        ($en:expr, $es:expr) => {
+            if es { $es } else { $en }
+        };
+    }
+    match key {
+        Softphone => pick!("Softphone", "Teléfono"),
+        NumberToCall => pick!("Number to call", "Número a marcar"),
+        DialPad => pick!("Dial pad", "Teclado"),
+        DeleteDigit => pick!("Delete last digit", "Borrar el último dígito"),
+        Call => pick!("Call", "Llamar"),
+        IncomingCall => pick!("Incoming call", "Llamada entrante"),
+        Answer => pick!("Answer", "Contestar"),
+        Decline => pick!("Decline", "Rechazar"),
+        CallWaiting => pick!("Call waiting", "Llamada en espera"),
+        CurrentCall => pick!("Current call", "Llamada actual"),
+        CallControls => pick!("Call controls", "Controles de la llamada"),
+        Mute => pick!("Mute", "Silenciar"),
+        Unmute => pick!("Unmute", "Activar micrófono"),
+        Hold => pick!("Hold", "Poner en espera"),
+        Resume => pick!("Resume", "Reanudar"),
+        Keypad => pick!("Keypad", "Teclado de tonos"),
+        Transfer => pick!("Transfer", "Transferir"),
+        TransferTo => pick!("Transfer to", "Transferir a"),
+        TransferNow => pick!("Transfer now", "Transferir ya"),
+        ConsultFirst => pick!("Consult first", "Consultar antes"),
+        CompleteTransfer => pick!("Complete transfer", "Completar la transferencia"),
+        CancelTransfer => pick!("Cancel transfer", "Cancelar la transferencia"),
+        HangUp => pick!("Hang up", "Colgar"),
+        CallsOnHold => pick!("Calls on hold", "Llamadas en espera"),
+        SwitchTo => pick!("Switch to", "Cambiar a"),
+        DigitsSent => pick!("Digits sent", "Dígitos enviados"),
+        AudioSettings => pick!("Audio settings", "Ajustes de audio"),
+        Microphone => pick!("Microphone", "Micrófono"),
+        Speaker => pick!("Speaker", "Altavoz"),
+        SystemDefault => pick!("System default", "Predeterminado del sistema"),
+        CallQuality => pick!("Call quality", "Calidad de la llamada"),
+        QualityDetails => pick!("Quality details", "Detalles de calidad"),
+        Jitter => pick!("Jitter", "Variación de retardo"),
+        PacketLoss => pick!("Packet loss", "Pérdida de paquetes"),
+        RoundTrip => pick!("Round trip", "Ida y vuelta"),
+        OneWayAudio => pick!("No sound is reaching you from the other side", "No llega sonido del otro lado"),
+        EnableAudio => pick!("Click to enable audio", "Haga clic para activar el audio"),
+        DismissError => pick!("Dismiss error", "Descartar el error"),
+        Reconnect => pick!("Reconnect", "Reconectar"),
+        EmergencyConfirm => pick!(
+            "Your network changed: confirm your location with your administrator so emergency \
+             services can find you.",
+            "Su red cambió: confirme su ubicación con su administrador para que los servicios de \
+             emergencia puedan encontrarle."
+        ),
+        EmergencyRequired => pick!(
+            "Outside calls need an emergency address. Ask your administrator to add one.",
+            "Las llamadas externas necesitan una dirección de emergencia. Pida a su administrador \
+             que añada una."
+        ),
+        Dismiss => pick!("Dismiss", "Descartar"),
+        Unknown => pick!("Unknown", "Desconocido"),
+        DeviceUnplugged => pick!(
+            "Your chosen audio device was unplugged; using the system default",
+            "Se desconectó el dispositivo de audio elegido; se usa el predeterminado"
+        ),
+        NoCredentials => pick!(
+            "This softphone has no credentials: set token-url or tokenProvider.",
+            "Este teléfono no tiene credenciales: defina token-url o tokenProvider."
+        ),
+    }
+}
+
+/// The status chip.
+pub fn status_text(locale: Locale, status: ConnectionStatus) -> String {
+    let es = locale == Locale::Es;
+    match status {
+        ConnectionStatus::Reconnecting { attempt } => {
+            if es {
+                format!("Reconectando (intento {attempt})…")
+            } else {
+                format!("Reconnecting (attempt {attempt})…")
+            }
+        }
+        other => {
+            let words = match (other, es) {
+                (ConnectionStatus::Idle, false) => "Not connected",
+                (ConnectionStatus::Idle, true) => "Sin conexión",
+                (ConnectionStatus::Connecting, false) => "Connecting…",
+                (ConnectionStatus::Connecting, true) => "Conectando…",
+                (ConnectionStatus::Connected, false) => "Connected",
+                (ConnectionStatus::Connected, true) => "Conectado",
+                (ConnectionStatus::Disconnected, false) => "Disconnected",
+                (ConnectionStatus::Disconnected, true) => "Desconectado",
+                (_, false) => "Connection error",
+                (_, true) => "Error de conexión",
+            };
+            words.to_owned()
+        }
+    }
+}
+
+pub fn cannot_call_text(locale: Locale, why: &CannotPlaceCall) -> &'static str {
+    let es = locale == Locale::Es;
+    match (why, es) {
+        (
+            CannotPlaceCall::NotConnected(
+                ConnectionStatus::Connecting | ConnectionStatus::Reconnecting { .. },
+            ),
+            false,
+        ) => "Still connecting — try again in a moment",
+        (
+            CannotPlaceCall::NotConnected(
+                ConnectionStatus::Connecting | ConnectionStatus::Reconnecting { .. },
+            ),
+            true,
+        ) => "Conectando todavía; inténtelo en un momento",
+        (CannotPlaceCall::NotConnected(_), false) => "Not connected",
+        (CannotPlaceCall::NotConnected(_), true) => "Sin conexión",
+        (CannotPlaceCall::EmptyDestination, false) => "Enter a number to call",
+        (CannotPlaceCall::EmptyDestination, true) => "Escriba un número para llamar",
+        (CannotPlaceCall::Busy, false) => "Finish setting up the current call first",
+        (CannotPlaceCall::Busy, true) => "Espere a que se establezca la llamada actual",
+    }
+}
+
+pub fn dial_notice_text(locale: Locale, notice: DialInputNotice) -> &'static str {
+    match (notice, locale) {
+        (DialInputNotice::IgnoredCharacters, Locale::En) => {
+            "Only digits, +, * and # can be dialled; other characters were left out"
+        }
+        (DialInputNotice::IgnoredCharacters, Locale::Es) => {
+            "Solo se marcan dígitos, +, * y #; se quitaron los demás caracteres"
+        }
+        (DialInputNotice::TooLong, Locale::En) => "That is too long: only the first 32 characters are kept",
+        (DialInputNotice::TooLong, Locale::Es) => "Es demasiado largo: se guardan los primeros 32 caracteres",
+    }
+}
+
+pub fn state_text(locale: Locale, kind: CallStateKind) -> &'static str {
+    let es = locale == Locale::Es;
+    match kind {
+        CallStateKind::Ended => {
+            if es {
+                "Finalizada"
+            } else {
+                "Ended"
+            }
+        }
+        CallStateKind::Ending => {
+            if es {
+                "Finalizando…"
+            } else {
+                "Ending…"
+            }
+        }
+        CallStateKind::Answering => {
+            if es {
+                "Conectando…"
+            } else {
+                "Connecting…"
+            }
+        }
+        CallStateKind::Calling => {
+            if es {
+                "Llamando…"
+            } else {
+                "Calling…"
+            }
+        }
+        CallStateKind::Ringing => {
+            if es {
+                "Sonando…"
+            } else {
+                "Ringing…"
+            }
+        }
+        CallStateKind::Incoming => {
+            if es {
+                "Llamada entrante"
+            } else {
+                "Incoming call"
+            }
+        }
+        CallStateKind::Connected => {
+            if es {
+                "Conectada"
+            } else {
+                "Connected"
+            }
+        }
+        CallStateKind::HeldByRemote => {
+            if es {
+                "En espera por la otra parte"
+            } else {
+                "Held by other party"
+            }
+        }
+        CallStateKind::OnHold => {
+            if es {
+                "En espera"
+            } else {
+                "On hold"
+            }
+        }
+    }
+}
+
+pub fn end_text(locale: Locale, summary: EndSummary) -> &'static str {
+    let es = locale == Locale::Es;
+    match summary {
+        EndSummary::Ended => {
+            if es {
+                "Llamada finalizada"
+            } else {
+                "Call ended"
+            }
+        }
+        EndSummary::Busy => {
+            if es {
+                "Ocupado"
+            } else {
+                "Busy"
+            }
+        }
+        EndSummary::NoAnswer => {
+            if es {
+                "Sin respuesta"
+            } else {
+                "No answer"
+            }
+        }
+        EndSummary::Failed => {
+            if es {
+                "La llamada falló"
+            } else {
+                "Call failed"
+            }
+        }
+        EndSummary::Declined => {
+            if es {
+                "Llamada rechazada"
+            } else {
+                "Call declined"
+            }
+        }
+        EndSummary::Transferred => {
+            if es {
+                "Llamada transferida"
+            } else {
+                "Call transferred"
+            }
+        }
+    }
+}
+
+pub fn disabled_text(locale: Locale, why: DisabledReason) -> &'static str {
+    if locale == Locale::En {
+        return why.english();
+    }
+    match why {
+        DisabledReason::NotConnected => "Sin conexión",
+        DisabledReason::NotAnswered => "La llamada aún no se ha contestado",
+        DisabledReason::HeldByRemote => "La otra parte puso la llamada en espera",
+        DisabledReason::OnHold => "La llamada está en espera",
+        DisabledReason::TransferInProgress => "Ya hay una transferencia en curso",
+        DisabledReason::NoTransfer => "No hay ninguna transferencia en curso",
+        DisabledReason::Ending => "Finalizando la llamada…",
+    }
+}
+
+pub fn quality_text(locale: Locale, level: QualityLevel) -> &'static str {
+    let es = locale == Locale::Es;
+    match level {
+        QualityLevel::Good => {
+            if es {
+                "Buena"
+            } else {
+                "Good"
+            }
+        }
+        QualityLevel::Fair => {
+            if es {
+                "Regular"
+            } else {
+                "Fair"
+            }
+        }
+        QualityLevel::Poor => {
+            if es {
+                "Mala"
+            } else {
+                "Poor"
+            }
+        }
+    }
+}
+
+pub fn error_text(locale: Locale, kind: ErrorKind) -> &'static str {
+    let es = locale == Locale::Es;
+    match kind {
+        ErrorKind::MicrophoneBlocked => {
+            if es {
+                "El navegador bloqueó el micrófono. Permita el acceso en la barra de direcciones."
+            } else {
+                "The browser blocked the microphone. Allow access from the address bar."
+            }
+        }
+        ErrorKind::NoMicrophone => {
+            if es {
+                "No se encontró ningún micrófono."
+            } else {
+                "No microphone was found."
+            }
+        }
+        ErrorKind::MicrophoneInUse => {
+            if es {
+                "Otra aplicación está usando el micrófono."
+            } else {
+                "Another application is using the microphone."
+            }
+        }
+        ErrorKind::AudioBlocked => {
+            if es {
+                "El navegador bloqueó el sonido."
+            } else {
+                "The browser blocked sound."
+            }
+        }
+        ErrorKind::SignedOut => {
+            if es {
+                "Su sesión terminó. Vuelva a iniciar sesión."
+            } else {
+                "Your session ended. Please sign in again."
+            }
+        }
+        ErrorKind::SignInFailed => {
+            if es {
+                "No se pudo iniciar sesión en el teléfono."
+            } else {
+                "The phone could not sign in."
+            }
+        }
+        ErrorKind::OtherTab => {
+            if es {
+                "El teléfono está abierto en otra pestaña o dispositivo."
+            } else {
+                "The phone is open in another tab or device."
+            }
+        }
+        ErrorKind::EmergencyAddress => {
+            if es {
+                "Las llamadas externas necesitan una dirección de emergencia."
+            } else {
+                "Outside calls need an emergency address."
+            }
+        }
+        ErrorKind::CallFailed => {
+            if es {
+                "La llamada no se pudo completar."
+            } else {
+                "The call could not be completed."
+            }
+        }
+        ErrorKind::NotConnected => {
+            if es {
+                "Se perdió la conexión con el servidor."
+            } else {
+                "The connection to the server was lost."
+            }
+        }
+        ErrorKind::Network => {
+            if es {
+                "No se pudo preparar el audio de la red."
+            } else {
+                "The network audio setup could not be reached."
+            }
+        }
+        ErrorKind::TooManyCalls => {
+            if es {
+                "Hay demasiadas llamadas abiertas."
+            } else {
+                "Too many calls are open."
+            }
+        }
+        ErrorKind::TryLater => {
+            if es {
+                "El servicio no está disponible. Inténtelo más tarde."
+            } else {
+                "The service is unavailable. Try again later."
+            }
+        }
+        ErrorKind::InvalidNumber => {
+            if es {
+                "Eso no se pudo hacer ahora."
+            } else {
+                "That could not be done right now."
+            }
+        }
+        ErrorKind::Generic => {
+            if es {
+                "Algo salió mal."
+            } else {
+                "Something went wrong."
+            }
+        }
+    }
+}
+
+/// The live-region announcement of a ringing call.
+pub fn incoming_from(locale: Locale, who: &str) -> String {
+    match locale {
+        Locale::En => format!("Incoming call from {who}"),
+        Locale::Es => format!("Llamada entrante de {who}"),
+    }
+}
