@@ -2,10 +2,12 @@
 //!
 //! - `setup`: install what is missing (idempotent), check versions of what is there.
 //! - `dist`: release builds of the hosted page (`dist/app/`) and the embed bundle (`dist/elements/`).
-//! - `demo`: setup + dist + ds-local with the demo account on 127.0.0.1:8787.
+//! - `demo`: setup + dist + ds-local with the demo account on 127.0.0.1:8787 and the partner CRM
+//!   example on 127.0.0.1:8788, until Ctrl-C.
 //! - `test`: setup, then every test tier, ending with one `summary: N passed, N failed` line.
 //! - `check-deps`: only the dependency-direction check.
 
+mod demo;
 mod dist;
 mod process;
 mod setup;
@@ -31,11 +33,7 @@ fn run() -> anyhow::Result<()> {
             setup::run(&env)?;
             dist::run(&env).map(|_| ())
         }
-        "demo" => {
-            setup::run(&env)?;
-            dist::run(&env)?;
-            demo(&env)
-        }
+        "demo" => demo::run(&env, &args[1..]),
         "test" => test::run(&env, &args[1..]),
         // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
         "e2e-in-namespace" => test::e2e_in_namespace(&env),
@@ -52,23 +50,4 @@ fn run() -> anyhow::Result<()> {
         }
         other => bail!("unknown xtask command `{other}`; try `cargo xtask help`"),
     }
-}
-
-fn demo(env: &process::Env) -> anyhow::Result<()> {
-    process::step("building ds-local");
-    env.cargo(&["build", "-p", "ds-local"]).run()?;
-    let data_dir = env.root.join(".ds-local");
-    println!();
-    println!("Starting ds-local with the demo account (Ctrl-C stops it).");
-    println!("  Softphone page:    http://127.0.0.1:8787/");
-    println!("  Embedding example: http://127.0.0.1:8787/examples/embed/");
-    println!();
-    env.command(env.target_dir.join("debug/ds-local"))
-        .args(["--listen", "127.0.0.1:8787", "--demo", "--data-dir"])
-        .arg(&data_dir)
-        .arg("--static-dir")
-        .arg(env.root.join("dist"))
-        .arg("--examples-dir")
-        .arg(env.root.join("examples"))
-        .run()
 }
