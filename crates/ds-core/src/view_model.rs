@@ -3,6 +3,9 @@
 
 use ds_protocol::signalling::HeldBy;
 
+/// Decisions of the dialer, call history and screen pop.
+pub mod embeds;
+
 pub use crate::destination::{format_as_you_type, format_for_display, strip_to_dial_string};
 
 use crate::destination::clean_destination;
