@@ -1,11 +1,21 @@
 //! Leptos components of the DialStack browser phone. Components read signals and dispatch
 //! commands; every decision comes from `ds_core::view_model`.
 
+pub mod account_link;
+pub mod dialer;
+pub mod format;
+pub mod history;
 pub mod i18n;
+pub mod screen_pop;
 pub mod softphone;
 
 use ds_core::view_model::ConnectionStatus;
 use leptos::prelude::*;
+
+pub use account_link::AccountLink;
+pub use dialer::Dialer;
+pub use history::CallHistory;
+pub use screen_pop::ScreenPop;
 
 pub use softphone::{BeforeDial, PhoneState, Softphone, SoftphoneCtx};
 

@@ -120,6 +120,46 @@ pub async fn get_json(
     unreachable!("the loop returns on its second pass")
 }
 
+/// `POST {api_base}{path}` with a JSON body and the account session; one refresh-and-retry on
+/// 401/403. Returns the reply's JSON, or `Null` for an empty body (e.g. a bare 202).
+pub async fn post_json(
+    api_base: &str,
+    session: &AccountSession,
+    path: &str,
+    body: &serde_json::Value,
+) -> Result<serde_json::Value, ApiError> {
+    let url = format!("{}{path}", api_base.trim_end_matches('/'));
+    let mut secret = session.secret().await?;
+    for attempt in 0..2 {
+        let response = Request::post(&url)
+            .header("Authorization", &format!("Bearer {secret}"))
+            .json(body)
+            .map_err(|e| ApiError::BadBody(e.to_string()))?
+            .send()
+            .await
+            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let status = response.status();
+        if (status == 401 || status == 403) && attempt == 0 {
+            secret = session.refresh().await?;
+            continue;
+        }
+        let text = response.text().await.map_err(|e| ApiError::BadBody(e.to_string()))?;
+        if !response.ok() {
+            let detail = parse_error_body(&text);
+            return Err(ApiError::Status {
+                status,
+                code: detail.as_ref().and_then(|d| d.code.clone()),
+                message: detail.map(|d| d.message).unwrap_or(text),
+            });
+        }
+        if text.trim().is_empty() {
+            return Ok(serde_json::Value::Null);
+        }
+        return serde_json::from_str(&text).map_err(|e| ApiError::BadBody(e.to_string()));
+    }
+    unreachable!("the loop returns on its second pass")
+}
+
 /// One event of the account stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamEvent {
@@ -139,7 +179,8 @@ pub enum StreamNotice {
 
 type OpenSource = (EventSource, Vec<Closure<dyn FnMut(Event)>>);
 
-const STREAM_EVENTS: &[&str] = &["connected", "call.incoming", "call.ringing", "call.answered", "call.end"];
+const STREAM_EVENTS: &[&str] =
+    &["connected", "call.incoming", "call.initiated", "call.ringing", "call.answered", "call.end"];
 
 struct StreamInner {
     api_base: String,
