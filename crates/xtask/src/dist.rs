@@ -83,7 +83,7 @@ fn build_elements(env: &Env) -> anyhow::Result<()> {
 
 /// What a browser downloads: code, styles and markup. Type declarations, READMEs and the npm
 /// manifest ship in the package but never reach a user's browser, so they are not counted.
-const SHIPPED_EXTENSIONS: &[&str] = &["wasm", "js", "css", "html"];
+pub(crate) const SHIPPED_EXTENSIONS: &[&str] = &["wasm", "js", "css", "html"];
 
 /// Sizes of every shipped file below `dir`, each compressed on its own as a server would send it.
 pub fn dir_sizes(dir: &Path) -> anyhow::Result<Sizes> {
@@ -96,7 +96,7 @@ pub fn dir_sizes(dir: &Path) -> anyhow::Result<Sizes> {
     Ok(total)
 }
 
-fn files_below(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(crate) fn files_below(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(d) = pending.pop() {
@@ -109,7 +109,7 @@ fn files_below(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn file_sizes(bytes: &[u8]) -> anyhow::Result<Sizes> {
+pub(crate) fn file_sizes(bytes: &[u8]) -> anyhow::Result<Sizes> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gz.write_all(bytes)?;
     let gzip = gz.finish()?.len() as u64;

@@ -7,6 +7,7 @@
 //! - `test`: setup, then every test tier, ending with one `summary: N passed, N failed` line.
 //! - `check-deps`: only the dependency-direction check.
 
+mod bench;
 mod demo;
 mod dist;
 mod process;
@@ -35,6 +36,7 @@ fn run() -> anyhow::Result<()> {
         }
         "demo" => demo::run(&env, &args[1..]),
         "test" => test::run(&env, &args[1..]),
+        "bench" => bench::run(&env, &args[1..]),
         // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
         "e2e-in-namespace" => test::e2e_in_namespace(&env),
         "wasm-in-namespace" => test::wasm_in_namespace(&env),
