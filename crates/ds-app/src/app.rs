@@ -30,6 +30,12 @@ fn query_param(name: &str) -> Option<String> {
     params.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// Whether the page is served from this machine, where ds-local's demo token route may exist.
+fn is_local_demo() -> bool {
+    let host = web_sys::window().and_then(|w| w.location().hostname().ok()).unwrap_or_default();
+    matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]")
+}
+
 fn page_locale() -> Locale {
     let tag = query_param("locale")
         .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
@@ -71,7 +77,9 @@ fn SignIn(
                 <label>
                     <span>"Token URL"</span>
                     <input
-                        type="url"
+                        type="text"
+                        inputmode="url"
+                        spellcheck="false"
                         name="token-url"
                         autocomplete="url"
                         placeholder="https://your-app.example/dialstack/token"
@@ -92,6 +100,15 @@ fn SignIn(
                 <p class="ds-hint" role="alert">{move || problem.get()}</p>
                 <button type="submit">"Sign in"</button>
             </form>
+            {is_local_demo().then(|| view! {
+                <p class="ds-hint">
+                    "Running ds-local with --demo? Sign in as "
+                    <a href="?token-url=/_ds/demo/tokens/alice">"Alice (demo)"</a>
+                    " or "
+                    <a href="?token-url=/_ds/demo/tokens/bob">"Bob (demo)"</a>
+                    "."
+                </p>
+            })}
         </main>
     }
 }

@@ -364,6 +364,12 @@ pub fn quality_level(mos: f64, one_way_audio: bool) -> QualityLevel {
     }
 }
 
+/// Whether the far end's audio is really being played out: packets arrived and the played-out
+/// track carried energy (`totalAudioEnergy` only grows while audio plays).
+pub fn hears_audio(packets_received: u64, total_audio_energy: f64) -> bool {
+    packets_received > 0 && total_audio_energy > 0.0
+}
+
 /// What the error chip says, grouped by what the user can do about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -403,6 +409,17 @@ pub fn error_kind(code: &crate::PhoneErrorCode) -> ErrorKind {
         C::RateLimited | C::InternalError | C::PresenceUnavailable => ErrorKind::TryLater,
         C::InvalidMessage => ErrorKind::InvalidNumber,
         _ => ErrorKind::Generic,
+    }
+}
+
+/// [`error_kind`] of a whole error: an ICE-server fetch refused with 401/403 means the token was
+/// refused (the fetch is the first request that carries it), not a network problem. ds-web
+/// reports the HTTP status in the message as "answered {status}".
+pub fn error_kind_for(error: &crate::PhoneError) -> ErrorKind {
+    let refused = |m: &str| m.contains("answered 401") || m.contains("answered 403");
+    match &error.code {
+        crate::PhoneErrorCode::IceFetchFailed if refused(&error.message) => ErrorKind::SignInFailed,
+        code => error_kind(code),
     }
 }
 
@@ -540,6 +557,13 @@ mod tests {
     }
 
     #[test]
+    fn audio_is_heard_only_with_packets_and_energy() {
+        assert!(hears_audio(50, 0.2));
+        assert!(!hears_audio(50, 0.0), "silence played out");
+        assert!(!hears_audio(0, 0.0));
+    }
+
+    #[test]
     fn error_codes_group_by_what_the_user_can_do() {
         use crate::PhoneErrorCode as C;
         assert_eq!(error_kind(&C::MicPermissionDenied), ErrorKind::MicrophoneBlocked);
@@ -547,6 +571,15 @@ mod tests {
         assert_eq!(error_kind(&C::AuthExpired), ErrorKind::SignedOut);
         assert_eq!(error_kind(&C::AudioPlaybackBlocked), ErrorKind::AudioBlocked);
         assert_eq!(error_kind(&C::Other("brand_new".into())), ErrorKind::Generic);
+    }
+
+    #[test]
+    fn an_ice_fetch_refused_with_401_reads_as_a_failed_sign_in() {
+        use crate::{PhoneError, PhoneErrorCode as C};
+        let refused = PhoneError::new(C::IceFetchFailed, "the ICE-server request answered 401 bad token");
+        assert_eq!(error_kind_for(&refused), ErrorKind::SignInFailed);
+        let unreachable = PhoneError::new(C::IceFetchFailed, "the ICE-server request failed: timeout");
+        assert_eq!(error_kind_for(&unreachable), ErrorKind::Network);
     }
 
     #[test]

@@ -38,7 +38,14 @@ pub fn StatusChip(
         ConnectionStatus::Error => "error",
     };
     view! {
-        <span class="ds-status-chip" part="status" data-state=state role="status" data-testid="status-chip">
+        <span
+            class="ds-status-chip"
+            part="status"
+            data-state=state
+            role="status"
+            aria-label=move || softphone::strings::text(locale.get(), softphone::strings::Text::ConnectionStatus)
+            data-testid="status-chip"
+        >
             {label}
         </span>
     }

@@ -112,7 +112,7 @@ pub fn Dialpad() -> impl IntoView {
                     "⌫"
                 </button>
             </div>
-            <p class="ds-hint" id=notice_id role="status">
+            <p class="ds-hint" id=notice_id aria-live="polite">
                 {move || notice.get().map(|n| dial_notice_text(ctx.locale.get(), n))}
             </p>
             <Keys label=Signal::derive(move || ctx.t(Text::DialPad)) on_key=on_key />

@@ -2,9 +2,11 @@
 //! "click to enable audio", the end reason of the last call, and the audio device pickers.
 
 use ds_core::view_model::{
-    ConnectionStatus, ErrorKind, QualityLevel, end_summary, error_kind, quality_level, select_layout,
+    ConnectionStatus, ErrorKind, QualityLevel, end_summary, error_kind_for, hears_audio, quality_level,
+    select_layout,
 };
 use ds_web::AudioDeviceKind;
+use ds_web::quality::QualityReport;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -39,11 +41,12 @@ pub fn ReconnectButton() -> impl IntoView {
     }
 }
 
-/// Live quality of the current call: a word with details on demand, and the one-way warning.
+/// Live quality of the current call: a word, details on demand, and the one-way warning.
 #[component]
 pub fn QualityIndicator() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let state = ctx.state;
+    let open = RwSignal::new(false);
     let report = Memo::new(move |_| {
         let current = state.calls.with(|calls| match select_layout(calls, state.active.get()) {
             ds_core::view_model::Layout::InCall { current, .. } => Some(current),
@@ -51,38 +54,55 @@ pub fn QualityIndicator() -> impl IntoView {
         })?;
         state.quality.with(|q| q.get(&current).copied())
     });
-    move || {
-        report.get().map(|report| {
-            let locale = ctx.locale.get();
-            let level = quality_level(report.mos, report.one_way_audio);
-            let word = quality_text(locale, level);
-            let summary = format!("{}: {word}", ctx.t(Text::CallQuality));
-            let key = match level {
-                QualityLevel::Good => "good",
-                QualityLevel::Fair => "fair",
-                QualityLevel::Poor => "poor",
-            };
-            let rtt = report.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms"));
-            view! {
-                <details class="ds-quality" data-level=key>
-                    <summary aria-label=summary.clone() title=ctx.t(Text::QualityDetails)>
-                        <span class="ds-quality-dot" aria-hidden="true"></span>
-                        {word}
-                    </summary>
-                    <dl class="ds-quality-details">
-                        <dt>"MOS"</dt>
-                        <dd>{format!("{:.1}", report.mos)}</dd>
-                        <dt>{ctx.t(Text::Jitter)}</dt>
-                        <dd>{format!("{:.0} ms", report.jitter_ms)}</dd>
-                        <dt>{ctx.t(Text::PacketLoss)}</dt>
-                        <dd>{format!("{:.1} %", report.packet_loss_pct)}</dd>
-                        <dt>{ctx.t(Text::RoundTrip)}</dt>
-                        <dd>{rtt}</dd>
-                    </dl>
-                </details>
-                {report.one_way_audio.then(|| view! { <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p> })}
-            }
+    let details_id = ctx.id("quality");
+    let level = Memo::new(move |_| report.get().map(|r| quality_level(r.mos, r.one_way_audio)));
+    let word = move || level.get().map(|l| quality_text(ctx.locale.get(), l)).unwrap_or_default();
+    let key = move || match level.get() {
+        Some(QualityLevel::Good) | None => "good",
+        Some(QualityLevel::Fair) => "fair",
+        Some(QualityLevel::Poor) => "poor",
+    };
+    // One figure of the current report, formatted; the button and list stay put (keeping focus)
+    // while the figures update every second.
+    let figure = move |format: fn(&QualityReport) -> String| move || report.get().map(|r| format(&r));
+    let heard = move || {
+        report.get().map(|r| {
+            ctx.t(if hears_audio(r.packets_received, r.total_audio_energy) { Text::Yes } else { Text::No })
         })
+    };
+    let one_way = move || report.get().is_some_and(|r| r.one_way_audio);
+    view! {
+        <Show when=move || report.with(Option::is_some)>
+            <div class="ds-quality" data-level=key>
+                <button
+                    type="button"
+                    class="ds-quality-button"
+                    aria-label=move || format!("{}: {}", ctx.t(Text::CallQuality), word())
+                    aria-expanded=move || if open.get() { "true" } else { "false" }
+                    aria-controls=details_id.clone()
+                    title=move || ctx.t(Text::QualityDetails)
+                    on:click=move |_| open.update(|o| *o = !*o)
+                >
+                    <span class="ds-quality-dot" aria-hidden="true"></span>
+                    {word}
+                </button>
+                <dl class="ds-quality-details" id=details_id.clone() hidden=move || !open.get()>
+                    <dt>"MOS"</dt>
+                    <dd>{figure(|r| format!("{:.1}", r.mos))}</dd>
+                    <dt>{move || ctx.t(Text::Jitter)}</dt>
+                    <dd>{figure(|r| format!("{:.0} ms", r.jitter_ms))}</dd>
+                    <dt>{move || ctx.t(Text::PacketLoss)}</dt>
+                    <dd>{figure(|r| format!("{:.1} %", r.packet_loss_pct))}</dd>
+                    <dt>{move || ctx.t(Text::RoundTrip)}</dt>
+                    <dd>{figure(|r| r.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms")))}</dd>
+                    <dt>{move || ctx.t(Text::SoundReceived)}</dt>
+                    <dd>{heard}</dd>
+                </dl>
+            </div>
+            <Show when=one_way>
+                <p class="ds-warning" role="alert">{move || ctx.t(Text::OneWayAudio)}</p>
+            </Show>
+        </Show>
     }
 }
 
@@ -115,7 +135,7 @@ pub fn ErrorChip() -> impl IntoView {
     let shown = Memo::new(move |_| {
         ctx.state.error.with(|error| {
             error.as_ref().and_then(|e| {
-                let kind = error_kind(&e.code);
+                let kind = error_kind_for(e);
                 // Autoplay has its own button; E911 has its banner.
                 (!matches!(kind, ErrorKind::AudioBlocked | ErrorKind::EmergencyAddress))
                     .then(|| (kind, e.message.clone()))

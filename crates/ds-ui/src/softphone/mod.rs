@@ -178,11 +178,14 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
             DriverEvent::Phone(PhoneEvent::ConnectionChanged(
                 ds_core::view_model::ConnectionStatus::Connected,
             )) => {
-                // A connection that came back makes a stale "connection lost" chip wrong.
+                // Being connected makes a stale "connection lost" or "could not sign in" chip wrong.
+                use ds_core::view_model::{ErrorKind, error_kind_for};
                 state.error.update(|error| {
                     if error.as_ref().is_some_and(|e| {
-                        ds_core::view_model::error_kind(&e.code)
-                            == ds_core::view_model::ErrorKind::NotConnected
+                        matches!(
+                            error_kind_for(e),
+                            ErrorKind::NotConnected | ErrorKind::Network | ErrorKind::SignInFailed
+                        )
                     }) {
                         *error = None;
                     }

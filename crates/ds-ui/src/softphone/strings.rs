@@ -57,6 +57,10 @@ pub enum Text {
     Unknown,
     DeviceUnplugged,
     NoCredentials,
+    ConnectionStatus,
+    SoundReceived,
+    Yes,
+    No,
 }
 
 pub fn text(locale: Locale, key: Text) -> &'static str {
@@ -124,6 +128,10 @@ pub fn text(locale: Locale, key: Text) -> &'static str {
             "Your chosen audio device was unplugged; using the system default",
             "Se desconectó el dispositivo de audio elegido; se usa el predeterminado"
         ),
+        ConnectionStatus => pick!("Connection status", "Estado de la conexión"),
+        SoundReceived => pick!("Sound received", "Sonido recibido"),
+        Yes => pick!("yes", "sí"),
+        No => pick!("no", "no"),
         NoCredentials => pick!(
             "This softphone has no credentials: set token-url or tokenProvider.",
             "Este teléfono no tiene credenciales: defina token-url o tokenProvider."

@@ -1,0 +1,310 @@
+//! The softphone component in headless Chromium against a real ds-local (`--demo --fast-timers`
+//! on 127.0.0.1:18787; `cargo xtask test wasm`). Each test mounts `<Softphone>` on a real
+//! `PhoneHandle` and checks what a user sees: names, states and enabled buttons.
+#![cfg(target_arch = "wasm32")]
+
+use std::rc::Rc;
+
+use ds_core::view_model::ConnectionStatus;
+use ds_ui::Softphone;
+use ds_ui::i18n::Locale;
+use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
+use gloo_net::http::Request;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const PLATFORM_KEY: &str = "sk_test_local";
+const ECHO: &str = "+15005550001";
+
+fn base() -> &'static str {
+    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
+}
+
+async fn sleep(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .expect("tests run in a window")
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .expect("setTimeout works");
+    });
+    JsFuture::from(promise).await.expect("a timer promise never rejects");
+}
+
+/// Polls `condition` every 50 ms; panics naming `what` after `timeout_ms`.
+async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
+    let start = js_sys::Date::now();
+    while !condition() {
+        assert!(
+            js_sys::Date::now() - start < timeout_ms,
+            "timed out after {timeout_ms} ms waiting for {what}"
+        );
+        sleep(50).await;
+    }
+}
+
+async fn platform_get(path: &str, account: Option<&str>) -> serde_json::Value {
+    let mut request =
+        Request::get(&format!("{}{path}", base())).header("Authorization", &format!("Bearer {PLATFORM_KEY}"));
+    if let Some(account) = account {
+        request = request.header("DialStack-Account", account);
+    }
+    request.send().await.expect("ds-local answers").json().await.expect("a JSON reply")
+}
+
+/// (user id, account id) of a demo user whose name starts with `name`.
+async fn demo_user(name: &str) -> (String, String) {
+    let accounts = platform_get("/v1/accounts?limit=100", None).await;
+    for account in accounts["data"].as_array().expect("a list envelope") {
+        let account_id = account["id"].as_str().expect("accounts have ids");
+        let users = platform_get("/v1/users?limit=100", Some(account_id)).await;
+        for user in users["data"].as_array().expect("a list envelope") {
+            if user["name"].as_str().is_some_and(|n| n.starts_with(name)) {
+                return (user["id"].as_str().expect("users have ids").to_owned(), account_id.to_owned());
+            }
+        }
+    }
+    panic!("ds-local runs without the demo user {name}; start it with --demo");
+}
+
+async fn mint_token(user: &str) -> String {
+    let response = Request::post(&format!("{}/v1/user_sessions", base()))
+        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+        .json(&serde_json::json!({ "user": user }))
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("ds-local answers");
+    assert!(response.ok(), "minting a user token answered {}", response.status());
+    let reply: serde_json::Value = response.json().await.expect("session reply is JSON");
+    reply["client_secret"].as_str().expect("client_secret in the reply").to_owned()
+}
+
+/// A mounted softphone and its phone; disconnects and unmounts on drop.
+struct Mounted {
+    root: web_sys::HtmlElement,
+    phone: PhoneHandle,
+    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        self.phone.disconnect();
+        self.root.remove();
+    }
+}
+
+fn mount_softphone(phone: PhoneHandle, locale: Locale, before_dial: Option<ds_ui::BeforeDial>) -> Mounted {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let for_view = phone.clone();
+    let mount = leptos::mount::mount_to(root.clone(), move || match before_dial {
+        Some(hook) => {
+            view! { <Softphone phone=for_view locale=Signal::stored(locale) before_dial=hook /> }.into_any()
+        }
+        None => view! { <Softphone phone=for_view locale=Signal::stored(locale) /> }.into_any(),
+    });
+    Mounted { root, phone, _mount: mount }
+}
+
+async fn connected_softphone(user: &str) -> Mounted {
+    let token = mint_token(user).await;
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed(token)));
+    let mounted = mount_softphone(phone.clone(), Locale::En, None);
+    phone.connect().await.expect("the token provider answers");
+    wait_for("the phone to connect", 15_000.0, || phone.status() == ConnectionStatus::Connected).await;
+    leptos::task::tick().await;
+    mounted
+}
+
+impl Mounted {
+    fn find(&self, selector: &str) -> Option<web_sys::HtmlElement> {
+        self.root.query_selector(selector).unwrap().map(JsCast::unchecked_into)
+    }
+
+    fn text(&self, selector: &str) -> String {
+        self.find(selector).and_then(|e| e.text_content()).unwrap_or_default()
+    }
+
+    /// The button whose accessible name (aria-label, else text) is `name`.
+    fn button(&self, name: &str) -> Option<web_sys::HtmlButtonElement> {
+        let buttons = self.root.query_selector_all("button").unwrap();
+        (0..buttons.length())
+            .filter_map(|i| buttons.item(i))
+            .map(JsCast::unchecked_into::<web_sys::HtmlButtonElement>)
+            .find(|b| {
+                b.get_attribute("aria-label").unwrap_or_else(|| b.text_content().unwrap_or_default()).trim()
+                    == name
+            })
+    }
+
+    fn click(&self, name: &str) {
+        self.button(name).unwrap_or_else(|| panic!("a button named {name:?}")).click();
+    }
+
+    fn type_destination(&self, text: &str) {
+        let input: web_sys::HtmlInputElement =
+            self.find("input[type=tel]").expect("the destination field").unchecked_into();
+        input.set_value(text);
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        input.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    }
+
+    async fn wait_text(&self, what: &str, selector: &str, wanted: &str) {
+        let root = self.root.clone();
+        let selector = selector.to_owned();
+        wait_for(what, 20_000.0, || {
+            root.query_selector(&selector)
+                .unwrap()
+                .and_then(|e| e.text_content())
+                .is_some_and(|t| t.contains(wanted))
+        })
+        .await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn an_unconnected_softphone_disables_call_and_says_why() {
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed("unused".into())));
+    let ui = mount_softphone(phone, Locale::En, None);
+    leptos::task::tick().await;
+    assert_eq!(ui.text("[data-testid=status-chip]"), "Not connected");
+    let call = ui.button("Call").expect("a Call button");
+    assert!(call.disabled());
+    assert_eq!(ui.text("[data-testid=call-reason]"), "Not connected");
+    // Keys type into the field, formatted as you type; backspace removes the last digit.
+    for key in ["4", "1", "5", "5", "5", "5", "0", "1", "4", "2", "9"] {
+        ui.click(key);
+    }
+    leptos::task::tick().await;
+    ui.click("Delete last digit");
+    leptos::task::tick().await;
+    let input: web_sys::HtmlInputElement = ui.find("input[type=tel]").unwrap().unchecked_into();
+    assert_eq!(input.value(), "(415) 555-0142");
+    assert_eq!(ui.root.query_selector_all(".ds-key").unwrap().length(), 12);
+    assert!(ui.text(".ds-keypad").contains("PQRS"), "keys show their letters");
+}
+
+#[wasm_bindgen_test]
+async fn pasted_text_is_cleaned_and_the_ignored_characters_are_explained() {
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed("unused".into())));
+    let ui = mount_softphone(phone, Locale::En, None);
+    leptos::task::tick().await;
+    ui.type_destination("Phone: +1 415.555.0142");
+    leptos::task::tick().await;
+    let input: web_sys::HtmlInputElement = ui.find("input[type=tel]").unwrap().unchecked_into();
+    assert_eq!(input.value(), "+1 (415) 555-0142");
+    assert!(ui.text(".ds-hint[aria-live=polite]").contains("other characters were left out"));
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_token_shows_the_error_chip_and_a_reconnect_button() {
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed("not-a-real-token".into())));
+    let ui = mount_softphone(phone.clone(), Locale::En, None);
+    let _ = phone.connect().await;
+    ui.wait_text("the error chip", "[data-testid=error-chip]", "could not sign in").await;
+    ui.wait_text("the status chip", "[data-testid=status-chip]", "Connection error").await;
+    assert!(ui.button("Reconnect").is_some(), "a Reconnect button is offered");
+    ui.click("Dismiss error");
+    leptos::task::tick().await;
+    assert!(ui.find("[data-testid=error-chip]").is_none());
+}
+
+#[wasm_bindgen_test]
+async fn spanish_locale_translates_the_dial_pad() {
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed("unused".into())));
+    let ui = mount_softphone(phone, Locale::Es, None);
+    leptos::task::tick().await;
+    assert_eq!(ui.text("[data-testid=status-chip]"), "Sin conexión");
+    assert!(ui.button("Llamar").is_some());
+    assert!(ui.button("Borrar el último dígito").is_some());
+    assert_eq!(ui.text("[data-testid=call-reason]"), "Sin conexión");
+}
+
+#[wasm_bindgen_test]
+async fn a_connected_softphone_calls_the_echo_number_and_drives_the_call() {
+    let (alice, _) = demo_user("Alice").await;
+    let ui = connected_softphone(&alice).await;
+    assert_eq!(ui.text("[data-testid=status-chip]"), "Connected");
+    ui.type_destination(ECHO);
+    leptos::task::tick().await;
+    assert!(!ui.button("Call").unwrap().disabled(), "Call is enabled once connected with a number");
+    assert_eq!(ui.text("[data-testid=call-reason]"), "");
+    ui.click("Call");
+    ui.wait_text("the call to connect", "[data-testid=call-state]", "Connected").await;
+    ui.wait_text("the call timer", ".ds-timer", ":").await;
+
+    ui.click("Mute");
+    ui.wait_text("mute to apply", ".ds-controls", "Unmute").await;
+    assert_eq!(ui.button("Unmute").unwrap().get_attribute("aria-pressed").as_deref(), Some("true"));
+    ui.click("Unmute");
+
+    ui.click("Hold");
+    ui.wait_text("the hold", "[data-testid=call-state]", "On hold").await;
+    assert!(ui.button("Keypad").unwrap().disabled(), "no DTMF while on hold");
+    ui.click("Resume");
+    ui.wait_text("the resume", "[data-testid=call-state]", "Connected").await;
+
+    ui.click("Keypad");
+    leptos::task::tick().await;
+    ui.click("5");
+    ui.click("#");
+    leptos::task::tick().await;
+    assert_eq!(ui.text(".ds-readout"), "5#");
+
+    ui.click("Hang up");
+    ui.wait_text("the end notice", "[data-testid=end-reason]", "Call ended").await;
+    wait_for("the dial pad to return", 10_000.0, || ui.button("Call").is_some()).await;
+}
+
+#[wasm_bindgen_test]
+async fn an_incoming_test_call_rings_is_announced_and_can_be_declined() {
+    let (bob, account) = demo_user("Bob").await;
+    let ui = connected_softphone(&bob).await;
+    let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
+        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+        .header("DialStack-Account", &account)
+        .json(&serde_json::json!({
+            "user": bob, "from_number": "+16195550177", "from_name": "JANE ROE",
+            "scenario": { "ring_seconds": 30 }
+        }))
+        .unwrap()
+        .send()
+        .await
+        .expect("ds-local answers");
+    assert!(response.ok(), "the test call was refused: {}", response.status());
+    ui.wait_text("the incoming card", "[data-testid=incoming-card]", "JANE ROE").await;
+    assert!(ui.text("[data-testid=incoming-card]").contains("(619) 555-0177"));
+    assert_eq!(ui.text("[aria-live=assertive]"), "Incoming call from JANE ROE");
+    assert!(ui.button("Answer JANE ROE").is_some());
+    ui.click("Decline JANE ROE");
+    wait_for("the card to go", 10_000.0, || ui.find("[data-testid=incoming-card]").is_none()).await;
+    ui.wait_text("the end notice", "[data-testid=end-reason]", "declined").await;
+}
+
+#[wasm_bindgen_test]
+async fn the_host_can_veto_a_dial_before_it_starts() {
+    let (alice, _) = demo_user("Alice").await;
+    let token = mint_token(&alice).await;
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed(token)));
+    let asked = Rc::new(std::cell::RefCell::new(Vec::new()));
+    let record = asked.clone();
+    let veto: ds_ui::BeforeDial = Rc::new(move |destination: &str| {
+        record.borrow_mut().push(destination.to_owned());
+        false
+    });
+    let ui = mount_softphone(phone.clone(), Locale::En, Some(veto));
+    phone.connect().await.unwrap();
+    wait_for("the phone to connect", 15_000.0, || phone.status() == ConnectionStatus::Connected).await;
+    ui.type_destination("101");
+    leptos::task::tick().await;
+    ui.click("Call");
+    leptos::task::tick().await;
+    assert_eq!(asked.borrow().as_slice(), ["101"]);
+    assert!(phone.snapshot().calls.is_empty(), "a vetoed dial places no call");
+}
