@@ -35,6 +35,7 @@ pub mod routes;
 pub mod routing;
 pub mod signalling;
 pub mod tokens;
+pub mod voicemail;
 pub mod webhooks;
 
 pub use calls::{CallLauncher, ClickToCall};

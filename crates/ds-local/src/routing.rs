@@ -255,6 +255,13 @@ pub async fn snapshot(db: &SqlitePool, account_id: &str) -> Result<RoutingSnapsh
     Ok(snapshot)
 }
 
+/// Whether the account has an active DID with this E.164 number (test-helper calls to it enter
+/// through routing, rest.md §18.1 [open]).
+pub async fn has_active_number(state: &AppState, account_id: &str, number: &str) -> Result<bool, ApiError> {
+    let dids = phone_numbers(state.db(), account_id).await?;
+    Ok(dids.iter().any(|did| did.phone_number == number && did.status == "active"))
+}
+
 /// The account owning an active DID with this E.164 number, if any.
 pub async fn account_of_number(state: &AppState, number: &str) -> Result<Option<String>, ApiError> {
     Ok(sqlx::query_scalar("SELECT account_id FROM dids WHERE phone_number = ? ORDER BY created_at LIMIT 1")

@@ -17,6 +17,7 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tracing::{debug, warn};
 
+use crate::recorder::{Recorder, Recording};
 use crate::source::{Burst, FRAME_SAMPLES, IVR_BURST_MS, Source, Synth, dtmf_digit, dtmf_frequencies};
 use crate::{LegId, LegStats, MediaError, MediaEvent};
 
@@ -66,6 +67,8 @@ struct Leg {
     closing_deadline: Option<Instant>,
     /// Set when the peer went away or str0m reported an error; removed at the end of the step.
     failed: bool,
+    /// Decodes what the peer sends while a recording runs (voicemail).
+    recorder: Option<Recorder>,
 }
 
 impl Leg {
@@ -216,6 +219,7 @@ impl MediaCore {
             last_dtmf_timestamp: None,
             closing_deadline: None,
             failed: false,
+            recorder: None,
         };
         Ok((id, leg))
     }
@@ -350,6 +354,20 @@ impl MediaCore {
     }
 
     /// The leg's counters right now.
+    /// Starts recording what the peer sends (at most `max_millis`), replacing any recording
+    /// in progress.
+    pub fn start_recording(&mut self, id: LegId, max_millis: u32) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        leg.recorder = Some(Recorder::new(max_millis));
+        Ok(())
+    }
+
+    /// Stops the recording and returns it (empty when none was running).
+    pub fn stop_recording(&mut self, id: LegId) -> Result<Recording, MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        Ok(leg.recorder.take().map(Recorder::finish).unwrap_or_default())
+    }
+
     pub fn stats(&self, id: LegId) -> Result<LegStats, MediaError> {
         self.legs.get(&id).map(|leg| leg.stats.clone()).ok_or(MediaError::UnknownLeg(id))
     }
@@ -502,6 +520,9 @@ impl MediaCore {
                             }
                         } else if data.params.spec().codec == Codec::Opus {
                             leg.stats.packets_received += 1;
+                            if let Some(recorder) = &mut leg.recorder {
+                                recorder.push_opus(&data.data);
+                            }
                             if !leg.audio_flowing {
                                 leg.audio_flowing = true;
                                 self.events.push_back(MediaEvent::AudioFlowing { leg: id });

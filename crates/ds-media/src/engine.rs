@@ -155,6 +155,18 @@ impl MediaEngine {
         self.call(move |core, now| core.close(leg, now)).await
     }
 
+    /// Starts recording what the leg's peer sends, decoded to 8 kHz PCM, for at most
+    /// `max_millis` (e.g. a voicemail).
+    pub async fn start_recording(&self, leg: LegId, max_millis: u32) -> Result<(), MediaError> {
+        self.call(move |core, _| core.start_recording(leg, max_millis)).await
+    }
+
+    /// Stops the leg's recording and returns it. Call before [`MediaEngine::close`]: a closed
+    /// leg's recording is gone.
+    pub async fn stop_recording(&self, leg: LegId) -> Result<crate::Recording, MediaError> {
+        self.call(move |core, _| core.stop_recording(leg)).await
+    }
+
     /// The leg's packet counters and receive quality right now (also sent periodically as
     /// [`MediaEvent::Stats`]).
     pub async fn stats(&self, leg: LegId) -> Result<crate::LegStats, MediaError> {

@@ -29,16 +29,20 @@
 //!   gone or failed) or `Closed` (after [`MediaEngine::close`]), each preceded by final `Stats`.
 //! - A leg that has not connected within [`MediaConfig::connect_timeout`] (e.g. an offer whose
 //!   answer never came) is reported `Disconnected` and removed.
+//! - [`MediaEngine::start_recording`] / [`MediaEngine::stop_recording`] capture what a leg's
+//!   peer sends as 8 kHz PCM ([`Recording`], written out as WAV) without disturbing the leg.
 //! - Dropping the last handle stops the engine thread and every leg, and frees the port.
 
 mod core;
 mod engine;
 mod error;
 mod event;
+mod recorder;
 mod source;
 
 pub use crate::core::MediaCore;
 pub use engine::{MediaConfig, MediaEngine, MediaEvents};
 pub use error::MediaError;
 pub use event::{LegId, LegStats, MediaEvent};
+pub use recorder::{RECORDING_RATE, Recording};
 pub use source::{FRAME_SAMPLES, SAMPLE_RATE, Source, dtmf_digit, dtmf_frequencies};

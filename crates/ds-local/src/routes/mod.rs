@@ -17,9 +17,11 @@ pub mod admin;
 pub mod calls;
 pub mod events;
 pub mod me;
+pub mod number_orders;
 pub mod routing;
 pub mod sessions;
 pub mod users;
+pub mod voicemail;
 pub mod webhook_endpoints;
 
 /// Which credential a route takes (documentation and OpenAPI `security`).
@@ -241,6 +243,8 @@ pub fn table() -> Vec<ApiRoute> {
         ),
     ];
     table.extend(routing::table());
+    table.extend(number_orders::table());
+    table.extend(voicemail::table());
     table
 }
 

@@ -647,16 +647,32 @@ pub async fn create_schedule(
     ApiJson(body): ApiJson<Value>,
 ) -> Result<Json<Schedule>, ApiError> {
     let scope = caller.account(&state, false).await?;
+    let id = ids::new_id("sched", state.clock().now_ms());
+    let schedule = create_schedule_with_id(&state, &scope, &id, body).await?;
+    typed(schedule).map(Json)
+}
+
+/// Creates a schedule with a given id (the public create, and `/_ds/fixtures` for seed ids
+/// such as `sch_business_hours`); an existing id is a 409.
+pub async fn create_schedule_with_id(
+    state: &AppState,
+    scope: &AccountScope,
+    id: &str,
+    body: Value,
+) -> Result<Value, ApiError> {
     let patch = object(&body)?;
     for required in ["name", "ranges"] {
         if patch.get(required).is_none_or(Value::is_null) {
             return Err(ApiError::invalid_field(required, "is required"));
         }
     }
+    if store::load::<Value>(state.db(), Table::Schedules, &scope.account_id, id).await?.is_some() {
+        return Err(ApiError::Conflict { code: "resource_exists", message: format!("{id} already exists") });
+    }
     let now = state.clock().now_ms();
     let mut merged = json!({
-        "id": ids::new_id("sched", now),
-        "timezone": account_timezone(&state, &scope.account_id).await?,
+        "id": id,
+        "timezone": account_timezone(state, &scope.account_id).await?,
         "holidays": [],
     });
     overlay(&mut merged, patch, SCHEDULE_KEYS);
@@ -664,7 +680,7 @@ pub async fn create_schedule(
     let schedule: Schedule = typed(merged)?;
     check_schedule(&schedule)?;
     store::save(state.db(), Table::Schedules, &scope.account_id, &schedule.id, &schedule, now, now).await?;
-    Ok(Json(schedule))
+    Ok(to_value(&schedule))
 }
 
 pub async fn get_schedule(

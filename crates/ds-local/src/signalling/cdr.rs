@@ -22,6 +22,8 @@ pub struct Facts {
     pub from_name: Option<String>,
     pub to_number: Option<String>,
     pub to_label: Option<String>,
+    /// The DID an inbound PSTN call arrived on (`did_…`), for the row and every event.
+    pub did: Option<String>,
 }
 
 /// How a call ended, for the CallLog `status` and `hangup_cause` (rest.md §12.3).
@@ -38,6 +40,8 @@ pub enum Outcome {
     /// An answered call lost with its device (the signalling grace ran out): `completed`, with
     /// Q.850 cause 41 (temporary failure) to tell it from a normal hang-up.
     Lost,
+    /// How a walk through routing ended (rest.md §12.3), status and cause as the walker says.
+    Walked(ds_routing::CallOutcome),
 }
 
 impl Outcome {
@@ -48,6 +52,13 @@ impl Outcome {
             Self::Busy => "busy",
             Self::Failed => "failed",
             Self::Voicemail => "voicemail",
+            Self::Walked(outcome) => match outcome.status {
+                ds_routing::CallStatus::Completed => "completed",
+                ds_routing::CallStatus::Voicemail => "voicemail",
+                ds_routing::CallStatus::NoAnswer => "no-answer",
+                ds_routing::CallStatus::Busy => "busy",
+                ds_routing::CallStatus::Failed => "failed",
+            },
         }
     }
 
@@ -58,6 +69,7 @@ impl Outcome {
             Self::Busy => Some(17),
             Self::Failed | Self::Lost => Some(41),
             Self::Rejected => Some(21),
+            Self::Walked(outcome) => outcome.hangup_cause.map(i64::from),
         }
     }
 }
@@ -69,7 +81,7 @@ fn common(facts: &Facts, now: i64) -> Map<String, Value> {
     data.insert("from_number".into(), json!(facts.from_number));
     data.insert("from_name".into(), json!(facts.from_name));
     data.insert("to_number".into(), json!(facts.to_number));
-    data.insert("did".into(), Value::Null);
+    data.insert("did".into(), json!(facts.did));
     data.insert("user_id".into(), json!(facts.user_id));
     data.insert("user".into(), json!(facts.user_id));
     data.insert("timestamp".into(), json!(iso(now)));
@@ -93,7 +105,7 @@ pub async fn insert(state: &AppState, facts: &Facts, dial_string: Option<&str>, 
     let endpoint = facts.user_id.as_ref().map(|user| format!("{user}-wrtc"));
     let result = sqlx::query(
         "INSERT INTO calls (id, account_id, user_id, endpoint_id, direction, from_number, from_label,
-         to_number, to_label, dial_string, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         to_number, to_label, dial_string, started_at, did_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(&facts.call_id)
     .bind(&facts.account_id)
@@ -106,6 +118,7 @@ pub async fn insert(state: &AppState, facts: &Facts, dial_string: Option<&str>, 
     .bind(&facts.to_label)
     .bind(dial_string)
     .bind(started_at)
+    .bind(&facts.did)
     .execute(state.db())
     .await;
     if let Err(error) = result {
@@ -117,8 +130,8 @@ pub async fn insert(state: &AppState, facts: &Facts, dial_string: Option<&str>, 
 pub async fn answered(state: &AppState, facts: &Facts, at: i64) {
     let endpoint = facts.user_id.as_ref().map(|user| format!("{user}-wrtc"));
     let result = sqlx::query(
-        "UPDATE calls SET answered_at = ?, connected_at = ?, endpoint_id = COALESCE(endpoint_id, ?)
-         WHERE id = ? AND answered_at IS NULL",
+        "UPDATE calls SET answered_at = COALESCE(answered_at, ?), connected_at = ?,
+         endpoint_id = COALESCE(endpoint_id, ?) WHERE id = ? AND connected_at IS NULL",
     )
     .bind(at)
     .bind(at)
@@ -132,22 +145,49 @@ pub async fn answered(state: &AppState, facts: &Facts, at: i64) {
     publish(state, facts, "call.answered", json!({ "answered_at": iso(at), "endpoint": endpoint })).await;
 }
 
+/// A routed call was answered by a person: the row now names that user (rest.md §9.5; the
+/// `call.answered` event follows through [`answered`]).
+pub async fn assign_user(state: &AppState, call_id: &str, user_id: &str) {
+    let result = sqlx::query("UPDATE calls SET user_id = ? WHERE id = ?")
+        .bind(user_id)
+        .bind(call_id)
+        .execute(state.db())
+        .await;
+    if let Err(error) = result {
+        tracing::warn!(%call_id, %error, "cannot record who answered");
+    }
+}
+
+/// A media node (clip, menu, voicemail, voice app) answered the network leg: `answered_at` is
+/// set, `connected_at` stays null and no `call.answered` is published, as no person answered
+/// (rest.md §9.3 `audio_clip`, §9.5 "answer semantics").
+pub async fn network_answered(state: &AppState, call_id: &str, at: i64) {
+    let result = sqlx::query("UPDATE calls SET answered_at = ? WHERE id = ? AND answered_at IS NULL")
+        .bind(at)
+        .bind(call_id)
+        .execute(state.db())
+        .await;
+    if let Err(error) = result {
+        tracing::warn!(%call_id, %error, "cannot record the network answer");
+    }
+}
+
 /// Records the end (status, duration, cause) and publishes `call.end`. Idempotent: a row that
 /// already has a status is left alone and no second `call.end` is published.
 pub async fn ended(state: &AppState, facts: &Facts, at: i64, outcome: Outcome) {
-    type Times = (i64, Option<i64>, Option<String>);
+    type Times = (i64, Option<i64>, Option<i64>, Option<String>);
     let row: Result<Option<Times>, _> =
-        sqlx::query_as("SELECT started_at, answered_at, status FROM calls WHERE id = ?")
+        sqlx::query_as("SELECT started_at, answered_at, connected_at, status FROM calls WHERE id = ?")
             .bind(&facts.call_id)
             .fetch_optional(state.db())
             .await;
-    let (started_at, answered_at) = match row {
-        Ok(Some((_, _, Some(_)))) => return,
-        Ok(Some((started_at, answered_at, None))) => (started_at, answered_at),
-        Ok(None) => (at, None),
+    let (started_at, answered_at, connected_at) = match row {
+        Ok(Some((_, _, _, Some(_)))) => return,
+        Ok(Some((started_at, answered_at, connected_at, None))) => (started_at, answered_at, connected_at),
+        Ok(None) => (at, None, None),
         Err(error) => {
             tracing::warn!(call_id = %facts.call_id, %error, "cannot read the call log row");
-            (at, None)
+            (at, None, None)
         }
     };
     let duration = answered_at.map(|answered| (at - answered).max(0) / 1000);
@@ -177,7 +217,7 @@ pub async fn ended(state: &AppState, facts: &Facts, at: i64, outcome: Outcome) {
             "hangup_cause": outcome.hangup_cause(),
             "started_at": iso(started_at),
             "answered_at": answered_at.map(iso),
-            "connected_at": answered_at.map(iso),
+            "connected_at": connected_at.map(iso),
             "ended_at": iso(at),
         }),
     )

@@ -33,6 +33,10 @@ use crate::calls::{CallLauncher, ClickToCall, Destination, parse_destination};
 use crate::clock::iso;
 use crate::ids;
 
+mod routed;
+
+pub use routed::InboundCall;
+
 /// Identifies one signalling socket for the hub.
 pub type SessionId = u64;
 
@@ -146,6 +150,18 @@ enum Input {
         call: TestCall,
         reply: oneshot::Sender<String>,
     },
+    /// A simulated PSTN call to one of the account's numbers, walked through routing.
+    InboundCall {
+        call: InboundCall,
+        reply: oneshot::Sender<String>,
+    },
+    /// A timer of a routed call: when it fires (and the routed call is still at `generation`),
+    /// `outcome` is what happened to the current routing step.
+    RoutedTimer {
+        call_id: String,
+        generation: u64,
+        outcome: ds_routing::Outcome,
+    },
     DropSockets {
         user_id: String,
         reply: oneshot::Sender<usize>,
@@ -216,6 +232,7 @@ impl Hub {
             legs: HashMap::new(),
             watchers: HashMap::new(),
             test_talk: HashMap::new(),
+            routed: HashMap::new(),
             session_order: 0,
         };
         tokio::spawn(actor.run(rx, media_events));
@@ -266,6 +283,14 @@ impl Hub {
     pub async fn test_call(&self, call: TestCall) -> Option<String> {
         let (reply, answer) = oneshot::channel();
         self.tx.send(Input::TestCall { call, reply }).ok()?;
+        answer.await.ok()
+    }
+
+    /// Starts a simulated inbound PSTN call to a number of the account (rest.md §12.2, §18.1):
+    /// it walks the number's routing and rings softphones for real. Returns the call's id.
+    pub async fn inbound_call(&self, call: InboundCall) -> Option<String> {
+        let (reply, answer) = oneshot::channel();
+        self.tx.send(Input::InboundCall { call, reply }).ok()?;
         answer.await.ok()
     }
 
@@ -353,6 +378,10 @@ struct Call {
     generation: u64,
     /// A consult leg of an attended transfer: the original call.
     consult_of: Option<String>,
+    /// A leg rung by routing for an inbound PSTN call: the routed call's id. Such a leg writes
+    /// no CallLog row of its own; its `facts` are the routed call's (with this leg's user), so
+    /// the answer and the end of the winning leg land on the routed call's row.
+    routed: Option<String>,
 }
 
 impl Call {
@@ -390,6 +419,8 @@ struct Actor {
     watchers: HashMap<SessionId, Vec<String>>,
     /// Test-helper calls whose simulated caller hangs up this long after the answer.
     test_talk: HashMap<String, Option<Duration>>,
+    /// Inbound PSTN calls walking through routing, by their CallLog id.
+    routed: HashMap<String, routed::Routed>,
     session_order: u64,
 }
 
@@ -407,6 +438,22 @@ fn error_frame(
         fatal: None,
         context: None,
     })
+}
+
+/// What [`Actor::ring_user`] needs to ring one user's devices.
+struct Ring<'a> {
+    account_id: &'a str,
+    user_id: &'a str,
+    /// Caller id shown on the devices.
+    from: &'a str,
+    from_name: Option<String>,
+    /// What was dialled (shown as `to` when the user has no extension).
+    dialled: &'a str,
+    direction: &'static str,
+    far: Far,
+    /// The routed call this leg rings for: no row, no `call.incoming` and no ring timer of its
+    /// own (the routing step decides how long it rings).
+    routed: Option<&'a Facts>,
 }
 
 /// Where a dialled string leads inside the hub.
@@ -451,6 +498,15 @@ impl Actor {
                 let id = self.test_call(call).await;
                 let _ = reply.send(id);
             }
+            Input::InboundCall { call, reply } => {
+                let id = self.inbound_call(call, reply).await;
+                tracing::debug!(call_id = %id, "inbound call routed");
+            }
+            Input::RoutedTimer { call_id, generation, outcome } => {
+                if self.routed.get(&call_id).is_some_and(|routed| routed.generation == generation) {
+                    self.routed_timer(&call_id, outcome).await;
+                }
+            }
             Input::DropSockets { user_id, reply } => {
                 let cut = self
                     .sessions
@@ -464,9 +520,9 @@ impl Actor {
             Input::Snapshot { reply } => {
                 let calls = self
                     .calls
-                    .values()
-                    .map(|call| CallSnapshot {
-                        call_id: call.facts.call_id.clone(),
+                    .iter()
+                    .map(|(call_id, call)| CallSnapshot {
+                        call_id: call_id.clone(),
                         user_id: call.facts.user_id.clone(),
                         state: call.state.clone(),
                         has_media: call.media.is_some(),
@@ -910,6 +966,7 @@ impl Actor {
             from_name: me.name.clone(),
             to_number: Some(to_number.clone()),
             to_label,
+            did: None,
         };
         cdr::insert(&self.state, &facts, Some(destination), now).await;
         cdr::publish(&self.state, &facts, "call.initiated", json!({ "dial_string": destination })).await;
@@ -940,6 +997,7 @@ impl Actor {
             digits: String::new(),
             generation: 0,
             consult_of,
+            routed: None,
         };
         self.calls.insert(call_id.clone(), call);
         // §6.3: call.trying is the first frame of a new leg.
@@ -949,16 +1007,16 @@ impl Actor {
             Target::User { user_id: callee, dialled } => {
                 let shown_from = me.extension.clone().unwrap_or(endpoint);
                 let callee_id = self
-                    .ring_user(
-                        &account_id,
-                        &callee,
-                        &shown_from,
-                        me.name.clone(),
-                        &dialled,
-                        "internal",
-                        Far::Leg(call_id.clone()),
-                        None,
-                    )
+                    .ring_user(Ring {
+                        account_id: &account_id,
+                        user_id: &callee,
+                        from: &shown_from,
+                        from_name: me.name.clone(),
+                        dialled: &dialled,
+                        direction: "internal",
+                        far: Far::Leg(call_id.clone()),
+                        routed: None,
+                    })
                     .await;
                 match callee_id {
                     Some(callee_id) => {
@@ -1191,37 +1249,31 @@ impl Actor {
         }
     }
 
-    /// Creates an inbound call ringing every live session of `user_id`. Returns its id, or
+    /// Creates an inbound call ringing every live session of `ring.user_id`. Returns its id, or
     /// `None` when the user has no live session (nothing was created).
-    #[allow(clippy::too_many_arguments)]
-    async fn ring_user(
-        &mut self,
-        account_id: &str,
-        user_id: &str,
-        from: &str,
-        from_name: Option<String>,
-        dialled: &str,
-        direction: &'static str,
-        far: Far,
-        call_id: Option<String>,
-    ) -> Option<String> {
+    async fn ring_user(&mut self, ring: Ring<'_>) -> Option<String> {
+        let Ring { account_id, user_id, from, from_name, dialled, direction, far, routed } = ring;
         let sessions = self.live_sessions_of(user_id);
         if sessions.is_empty() {
             return None;
         }
         let now = self.now();
         let info = self.user_info(user_id).await;
-        let call_id = call_id.unwrap_or_else(|| ids::new_id("call", now));
+        let call_id = ids::new_id("call", now);
         let shown_to = info.extension.clone().unwrap_or_else(|| dialled.to_owned());
-        let facts = Facts {
-            call_id: call_id.clone(),
-            account_id: account_id.to_owned(),
-            user_id: Some(user_id.to_owned()),
-            direction,
-            from_number: from.to_owned(),
-            from_name: from_name.clone(),
-            to_number: Some(shown_to.clone()),
-            to_label: info.name.clone(),
+        let facts = match routed {
+            Some(routed) => Facts { user_id: Some(user_id.to_owned()), ..routed.clone() },
+            None => Facts {
+                call_id: call_id.clone(),
+                account_id: account_id.to_owned(),
+                user_id: Some(user_id.to_owned()),
+                direction,
+                from_number: from.to_owned(),
+                from_name: from_name.clone(),
+                to_number: Some(shown_to.clone()),
+                to_label: info.name.clone(),
+                did: None,
+            },
         };
         let mut call = Call {
             facts: facts.clone(),
@@ -1241,11 +1293,14 @@ impl Actor {
             digits: String::new(),
             generation: 0,
             consult_of: None,
+            routed: routed.map(|routed| routed.call_id.clone()),
         };
         let generation = call.bump();
         self.calls.insert(call_id.clone(), call);
-        cdr::insert(&self.state, &facts, Some(dialled), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        if routed.is_none() {
+            cdr::insert(&self.state, &facts, Some(dialled), now).await;
+            cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        }
         for session in sessions {
             match self.media.create_offer().await {
                 Ok((leg, sdp)) => {
@@ -1269,7 +1324,10 @@ impl Actor {
             }
         }
         cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
-        self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
+        if routed.is_none() {
+            // A routed leg rings as long as its routing step says (the routed call's timer).
+            self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
+        }
         self.presence_changed(user_id);
         Some(call_id)
     }
@@ -1340,10 +1398,14 @@ impl Actor {
         let kind = call.kind;
         let facts = call.facts.clone();
         let far = call.far.clone();
+        let routed = call.routed.clone();
         self.send(
             session,
             ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
         );
+        if let (Some(row), Some(user)) = (&routed, &facts.user_id) {
+            cdr::assign_user(&self.state, row, user).await;
+        }
         match (kind, far) {
             (Kind::ClickToCall, Far::Sim { .. }) => {
                 // The user is on the line: now dial the destination (rest.md §13.2 t1).
@@ -1367,6 +1429,9 @@ impl Actor {
         {
             let generation = call.bump();
             self.schedule(call_id, generation, Timer::FarHangup, talk);
+        }
+        if let Some(routed) = routed {
+            self.routed_answered(&routed, call_id).await;
         }
         if let Some(user) = &facts.user_id {
             self.presence_changed(user);
@@ -1601,9 +1666,15 @@ impl Actor {
             self.legs.remove(&leg);
             let _ = self.media.close(leg).await;
         }
-        cdr::ended(&self.state, &call.facts, now, outcome).await;
+        // A routed leg that was never answered leaves the routed call's row to the walk.
+        if call.routed.is_none() || call.answered_at.is_some() {
+            cdr::ended(&self.state, &call.facts, now, outcome).await;
+        }
         if let Some(user) = &call.facts.user_id {
             self.presence_changed(user);
+        }
+        if let Some(routed) = &call.routed {
+            Box::pin(self.routed_leg_ended(routed, call_id, outcome, call.answered_at.is_some())).await;
         }
         if let Far::Leg(other) = &call.far {
             match far_end {
@@ -1688,16 +1759,16 @@ impl Actor {
                 let (account_id, from, from_name) = self.far_identity(from_call);
                 let behaviour =
                     if behaviour == Behaviour::Echo { Behaviour::Echo } else { Behaviour::TestCaller };
-                self.ring_user(
-                    &account_id,
+                self.ring_user(Ring {
+                    account_id: &account_id,
                     user_id,
-                    &from,
+                    from: &from,
                     from_name,
                     dialled,
-                    "inbound",
-                    Far::Sim { behaviour, answered: true },
-                    None,
-                )
+                    direction: "inbound",
+                    far: Far::Sim { behaviour, answered: true },
+                    routed: None,
+                })
                 .await
                 .map(Some)
                 .ok_or_else(|| format!("{dialled} has no device to ring"))
@@ -1724,16 +1795,16 @@ impl Actor {
                     _ => (from, other_call.facts.to_label.clone()),
                 };
                 let new_id = self
-                    .ring_user(
-                        &account_id,
+                    .ring_user(Ring {
+                        account_id: &account_id,
                         user_id,
-                        &from,
+                        from: &from,
                         from_name,
                         dialled,
-                        "internal",
-                        Far::Leg(other.clone()),
-                        None,
-                    )
+                        direction: "internal",
+                        far: Far::Leg(other.clone()),
+                        routed: None,
+                    })
                     .await
                     .ok_or_else(|| format!("{dialled} has no device to ring"))?;
                 if let Some(other_call) = self.calls.get_mut(&other) {
@@ -1887,6 +1958,7 @@ impl Actor {
             from_name: Some("Click-to-call".to_owned()),
             to_number: Some(destination.clone()),
             to_label: None,
+            did: None,
         };
         let behaviour = match &request.destination {
             Destination::Number(number) | Destination::Emergency(number) => Behaviour::for_number(number),
@@ -1918,6 +1990,7 @@ impl Actor {
             digits: String::new(),
             generation: 0,
             consult_of: None,
+            routed: None,
         };
         self.calls.insert(request.call_id.clone(), call);
         let call_id = request.call_id.clone();
@@ -1959,16 +2032,16 @@ impl Actor {
         let live = !self.live_sessions_of(&request.user_id).is_empty();
         if live && matches!(request.outcome, TestOutcome::Answered | TestOutcome::NoAnswer) {
             let call_id = self
-                .ring_user(
-                    &request.account_id,
-                    &request.user_id,
-                    &request.from_number,
-                    request.from_name.clone(),
-                    &to,
-                    "inbound",
+                .ring_user(Ring {
+                    account_id: &request.account_id,
+                    user_id: &request.user_id,
+                    from: &request.from_number,
+                    from_name: request.from_name.clone(),
+                    dialled: &to,
+                    direction: "inbound",
                     far,
-                    None,
-                )
+                    routed: None,
+                })
                 .await
                 .unwrap_or_default();
             if let Some(call) = self.calls.get_mut(&call_id) {
@@ -1991,6 +2064,7 @@ impl Actor {
             from_name: request.from_name.clone(),
             to_number: Some(to.clone()),
             to_label: info.name.clone(),
+            did: None,
         };
         cdr::insert(&self.state, &facts, Some(&to), now).await;
         cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
@@ -2040,11 +2114,12 @@ impl Actor {
                 call.digits.push(digit);
                 let digits = call.digits.clone();
                 let bursts = matches!(call.far, Far::Sim { behaviour, .. } if behaviour.bursts_on_digits());
+                let row = call.facts.call_id.clone();
                 tracing::info!(%call_id, %digit, "DTMF digit received");
                 if bursts {
                     let _ = self.media.play_dtmf_tone(leg, digit, 150).await;
                 }
-                cdr::digits(&self.state, &call_id, &digits).await;
+                cdr::digits(&self.state, &row, &digits).await;
             }
             MediaEvent::Disconnected { leg } => {
                 let Some(call_id) = self.legs.remove(&leg) else { return };

@@ -60,6 +60,10 @@ pub struct Timers {
     pub survival_grace: Duration,
     /// Granularity of the session housekeeping tick (timers are checked at least this often).
     pub tick: Duration,
+    /// How long one "second" of routing configuration lasts (node and ring-group timeouts,
+    /// clip and menu waits, voicemail lengths): 1 s for real, less so tests of a 25 s
+    /// `ring_all_users` do not wait 25 s.
+    pub routing_second: Duration,
 }
 
 impl Default for Timers {
@@ -76,6 +80,7 @@ impl Default for Timers {
             far_hangup_after: Duration::from_secs(5),
             survival_grace: Duration::from_secs(30),
             tick: Duration::from_millis(500),
+            routing_second: Duration::from_secs(1),
         }
     }
 }
@@ -96,6 +101,7 @@ impl Timers {
             far_hangup_after: Duration::from_secs(2),
             survival_grace: Duration::from_secs(8),
             tick: Duration::from_millis(100),
+            routing_second: Duration::from_millis(100),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `POST /v1/test_helpers/calls` (protocol.md §11.7, rest.md §18.1): a simulated caller rings a
 //! user. With a live softphone session the phone decides (answer, decline); without one the
-//! scenario is simulated and still produces the CallLog row and events.
+//! scenario is simulated and still produces the CallLog row and events. A call whose
+//! `to_number` is one of the account's active numbers walks that number's routing instead.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 
-use super::hub::{TestCall, TestOutcome};
+use super::hub::{InboundCall, TestCall, TestOutcome};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -77,7 +78,44 @@ pub async fn create_call(
         }
         Some(_) => return Err(ApiError::invalid_field("direction", "must be inbound or outbound")),
     }
-    let user = request.user.ok_or_else(|| ApiError::invalid_field("user", "is required"))?;
+    let from_number = request.from_number.clone().unwrap_or_else(|| DEFAULT_TEST_CALLER.to_owned());
+    if !is_plus_one_e164(&from_number) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_sandbox_phone_number",
+            message: format!("from_number {from_number} is not a +1 E.164 number"),
+        });
+    }
+    let scenario = request.scenario.clone().unwrap_or_default();
+    if let Some(to_number) = &request.to_number
+        && crate::routing::has_active_number(&state, &scope.account_id, to_number).await?
+    {
+        // rest.md §18.1 [open]: a call to one of the account's numbers enters through that
+        // DID and walks its routing; `user` is not needed (and not used).
+        if scenario.outcome.is_some() {
+            return Err(ApiError::invalid_field(
+                "scenario.outcome",
+                "cannot be forced on a call to one of the account's numbers: its routing and the \
+                 softphones decide",
+            ));
+        }
+        let call = InboundCall {
+            account_id: scope.account_id,
+            to_number: to_number.clone(),
+            from_number,
+            from_name: request.from_name,
+            give_up_after: scenario.ring_seconds.map(Duration::from_secs),
+            talk: scenario.talk_seconds.map(Duration::from_secs),
+            voicemail: scenario.voicemail_seconds.map(Duration::from_secs),
+        };
+        let id = hub
+            .inbound_call(call)
+            .await
+            .ok_or_else(|| ApiError::Internal("the call hub has stopped".to_owned()))?;
+        return Ok(Json(TestCallResponse { id, scenario: "routed".to_owned() }));
+    }
+    let user = request.user.ok_or_else(|| {
+        ApiError::invalid_field("user", "is required unless to_number is one of the account's numbers")
+    })?;
     let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
         .bind(&user)
         .bind(&scope.account_id)
@@ -86,14 +124,6 @@ pub async fn create_call(
     if exists == 0 {
         return Err(ApiError::not_found("user", user));
     }
-    let from_number = request.from_number.unwrap_or_else(|| DEFAULT_TEST_CALLER.to_owned());
-    if !is_plus_one_e164(&from_number) {
-        return Err(ApiError::BadRequest {
-            code: "invalid_sandbox_phone_number",
-            message: format!("from_number {from_number} is not a +1 E.164 number"),
-        });
-    }
-    let scenario = request.scenario.unwrap_or_default();
     let outcome = match scenario.outcome.as_deref() {
         None => TestOutcome::Answered,
         Some(text) => TestOutcome::parse(text).ok_or_else(|| {
