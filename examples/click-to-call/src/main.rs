@@ -44,6 +44,9 @@ struct Args {
     /// Keep receiving webhooks after the call ended, until Ctrl-C.
     #[arg(long)]
     serve: bool,
+    /// Place no call: register the endpoint and log whatever calls happen, until Ctrl-C.
+    #[arg(long, conflicts_with = "serve")]
+    receive_only: bool,
 }
 
 #[tokio::main]
@@ -91,6 +94,11 @@ async fn main() -> anyhow::Result<()> {
 
     // Step 2: ring the user's devices, then bridge the destination.
     let result = async {
+        if args.receive_only {
+            println!("receiving webhooks until Ctrl-C");
+            tokio::signal::ctrl_c().await?;
+            return anyhow::Ok(());
+        }
         let call = ds.create_call(&account, &user, &args.to).await?;
         println!("click-to-call {call}: ringing {user}, then {}", args.to);
         // Step 3 happens in the webhook handler; here we only wait for its row.
