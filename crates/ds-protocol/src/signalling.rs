@@ -661,61 +661,21 @@ impl<T> ParsedFrame<T> {
     }
 }
 
-/// The `type` member of a frame, read without building the whole frame: the one thing a receiver
-/// needs before deciding whether the frame is for it.
-enum TypeMember {
-    Missing,
-    NotAString,
-    Name(String),
-}
-
-impl<'de> serde::Deserialize<'de> for TypeMember {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = TypeMember;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TypeMember, A::Error> {
-                let mut found = TypeMember::Missing;
-                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-                    if key == "type" {
-                        found = match map.next_value::<serde_json::Value>()? {
-                            serde_json::Value::String(name) => TypeMember::Name(name),
-                            _ => TypeMember::NotAString,
-                        };
-                    } else {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
-                }
-                Ok(found)
-            }
-        }
-        deserializer.deserialize_map(Visitor)
-    }
-}
 fn parse_frame<T: serde::de::DeserializeOwned>(text: &str, known_types: &[&str]) -> ParsedFrame<T> {
-    // Two passes over the text instead of one through `serde_json::Value`: reading the frame back
-    // out of a `Value` compiles a second deserializer for every message type, which the browser
-    // bundle pays for in bytes.
-    let type_name = match serde_json::from_str::<TypeMember>(text) {
-        Ok(TypeMember::Name(name)) => name,
-        Ok(TypeMember::Missing) => {
-            return ParsedFrame::Invalid { reason: "frame has no `type` member".to_owned() };
-        }
-        Ok(TypeMember::NotAString) => {
-            return ParsedFrame::Invalid { reason: "`type` is not a string".to_owned() };
-        }
-        Err(error) if error.is_data() => {
-            return ParsedFrame::Invalid { reason: "frame is not a JSON object".to_owned() };
-        }
+    let value: serde_json::Value = match serde_json::from_str(text) {
+        Ok(value) => value,
         Err(error) => return ParsedFrame::Invalid { reason: format!("not JSON: {error}") },
+    };
+    let type_name = match value.as_object().map(|object| object.get("type")) {
+        None => return ParsedFrame::Invalid { reason: "frame is not a JSON object".to_owned() },
+        Some(None) => return ParsedFrame::Invalid { reason: "frame has no `type` member".to_owned() },
+        Some(Some(serde_json::Value::String(name))) => name.clone(),
+        Some(Some(_)) => return ParsedFrame::Invalid { reason: "`type` is not a string".to_owned() },
     };
     if !known_types.contains(&type_name.as_str()) {
         return ParsedFrame::UnknownType { type_name };
     }
-    match serde_json::from_str::<T>(text) {
+    match serde_json::from_value::<T>(value) {
         Ok(message) => ParsedFrame::Known(message),
         Err(error) => ParsedFrame::Invalid { reason: format!("bad `{type_name}` frame: {error}") },
     }
