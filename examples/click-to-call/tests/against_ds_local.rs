@@ -148,7 +148,7 @@ async fn an_answered_test_call_is_logged_completed_with_its_duration() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn voicemail_and_recording_events_land_in_the_table() {
+async fn canned_voicemail_and_recording_events_land_in_the_table() {
     let world = World::start().await;
     for event in ["voicemail.new", "recording.available", "call.ringing"] {
         world
@@ -208,4 +208,46 @@ async fn forged_stale_and_unsigned_deliveries_are_rejected_and_store_nothing() {
     assert_eq!((status, reply["outcome"].as_str()), (200, Some("upserted")));
     assert_eq!(world.table().await.len(), 1);
     world.platform.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missed_call_to_the_practice_number_logs_its_voicemail_and_recording() {
+    let world = World::start().await;
+    let account = Some(world.account.as_str());
+    let number = "+14155550100";
+    let order = world
+        .ds
+        .send("POST", "/v1/phone-number-orders", account, Some(json!({ "phone_numbers": [number] })))
+        .await;
+    assert_eq!(order.unwrap()["status"], "complete");
+    let numbers = world.ds.send("GET", "/v1/phone-numbers", account, None).await.unwrap();
+    let did = numbers["data"].as_array().unwrap().iter().find(|d| d["phone_number"] == number).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let route = json!({ "routing_target": world.user });
+    world.ds.send("POST", &format!("/v1/phone-numbers/{did}/route"), account, Some(route)).await.unwrap();
+
+    // Nobody answers Dr. Smith's phone, so the caller leaves a message.
+    let caller = json!({ "to_number": number, "from_number": "+16195550177", "from_name": "JANE ROE",
+                         "scenario": { "voicemail_seconds": 1 } });
+    let created = world.ds.send("POST", "/v1/test_helpers/calls", account, Some(caller)).await.unwrap();
+    let call = created["id"].as_str().unwrap().to_owned();
+    let mut row = None;
+    for _ in 0..300 {
+        row = world.receiver.store().call(&call).await.unwrap();
+        if row
+            .as_ref()
+            .is_some_and(|r| r.status.is_some() && r.voicemail_id.is_some() && r.recording_available)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let row = row.expect("webhooks for the call arrived");
+    assert_eq!(row.status.as_deref(), Some("voicemail"), "{row:?}");
+    assert!(row.voicemail_id.as_deref().is_some_and(|id| id.starts_with("vm_")), "{row:?}");
+    assert!(row.voicemail_seconds.is_some_and(|s| s >= 1), "{row:?}");
+    assert!(row.recording_available, "{row:?}");
+    assert!(row.recording_url.as_deref().is_some_and(|url| url.contains("/_ds/media/")), "{row:?}");
 }
