@@ -19,7 +19,8 @@ test('the hosted page signs in through a token URL and hears the echo number', a
   await expect(call).toBeDisabled();
   const destination = softphone.getByRole('textbox', { name: 'Number to call' });
   await destination.fill('+15005550001');
-  await expect(destination).toHaveValue('+15005550001');
+  // Formatted as you type.
+  await expect(destination).toHaveValue('+1 (500) 555-0001');
   await expect(call).toBeEnabled();
   await destination.press('Enter');
 

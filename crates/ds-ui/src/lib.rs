@@ -30,7 +30,7 @@ pub fn StatusChip(
     locale: Option<Signal<i18n::Locale>>,
 ) -> impl IntoView {
     let locale = locale.unwrap_or_else(|| Signal::stored(i18n::Locale::En));
-    let label = Memo::new(move |_| softphone::strings::status_text(locale.get(), status.get()));
+    let label = move || softphone::strings::status_text(locale.get(), status.get());
     let state = move || match status.get() {
         ConnectionStatus::Connected => "connected",
         ConnectionStatus::Connecting | ConnectionStatus::Reconnecting { .. } => "connecting",

@@ -78,7 +78,7 @@ pub fn IncomingStack(
                             aria-label=move || format!("{} {}", ctx.t(Text::Answer), who().unwrap_or_default())
                             on:click=move |_| ctx.command(Command::Answer { call: handle })
                         >
-                            {move || ctx.t(Text::Answer)}
+                            {ctx.t(Text::Answer)}
                         </button>
                         <button
                             type="button"
@@ -89,7 +89,7 @@ pub fn IncomingStack(
                                 ctx.command(Command::Reject { call: handle, reason: RejectReason::Decline })
                             }
                         >
-                            {move || ctx.t(Text::Decline)}
+                            {ctx.t(Text::Decline)}
                         </button>
                     </div>
                 </li>
@@ -100,9 +100,9 @@ pub fn IncomingStack(
         <section
             class="ds-incoming"
             class:ds-waiting=waiting
-            aria-label=move || ctx.t(heading)
+            aria-label=ctx.t(heading)
         >
-            <h2 class="ds-heading">{move || ctx.t(heading)}</h2>
+            <h2 class="ds-heading">{ctx.t(heading)}</h2>
             <ul class="ds-cards">{cards}</ul>
         </section>
     }
@@ -113,10 +113,11 @@ fn control_button(
     ctx: SoftphoneCtx,
     controls: Memo<Option<CallControls>>,
     pick: fn(&CallControls) -> &Control,
-    label: impl Fn() -> &'static str + Send + Sync + Copy + 'static,
+    label: Signal<&'static str>,
     pressed: Option<Signal<bool>>,
-    on_click: impl Fn() + 'static,
+    on_click: Box<dyn Fn()>,
 ) -> impl IntoView {
+    // Concrete (not generic) parameters: one copy of this button's code serves all four.
     let control = move || controls.with(|c| c.as_ref().map(|c| pick(c).clone()));
     let disabled = move || control().is_none_or(|c| !c.enabled);
     let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.locale.get(), why));
@@ -145,7 +146,9 @@ pub fn InCall(
     let call = Memo::new(move |_| find(ctx, current));
     let controls =
         Memo::new(move |_| call.with(|c| c.as_ref().map(|c| call_controls(c, state.status.get()))));
-    let kind = Memo::new(move |_| call.with(|c| c.as_ref().map(call_state_kind)));
+    // Plain closures rather than memos below: cheap to recompute, and every distinct memo type
+    // costs bundle size.
+    let kind = move || call.with(|c| c.as_ref().map(call_state_kind));
     let timer = move || {
         let now = state.now_ms.get();
         call.with(|c| {
@@ -161,45 +164,45 @@ pub fn InCall(
     let transfer_to = RwSignal::new(String::new());
     let muted = Signal::derive(move || call.with(|c| c.as_ref().is_some_and(|c| c.muted)));
     let held = Signal::derive(move || controls.with(|c| c.as_ref().is_some_and(|c| c.shows_resume)));
-    let pair = Memo::new(move |_| state.calls.with(|calls| transfer_pair(calls, current)));
+    let pair = move || state.calls.with(|calls| transfer_pair(calls, current));
 
     let mute = control_button(
         ctx,
         controls,
         |c| &c.mute,
-        move || if muted.get() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) },
+        Signal::derive(move || if muted.get() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) }),
         Some(muted),
-        move || ctx.command(Command::SetMuted { call: current, muted: !muted.get_untracked() }),
+        Box::new(move || ctx.command(Command::SetMuted { call: current, muted: !muted.get_untracked() })),
     );
     let hold = control_button(
         ctx,
         controls,
         |c| &c.hold,
-        move || if held.get() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) },
+        Signal::derive(move || if held.get() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) }),
         None,
-        move || {
+        Box::new(move || {
             ctx.command(if held.get_untracked() {
                 Command::Resume { call: current }
             } else {
                 Command::Hold { call: current }
             })
-        },
+        }),
     );
     let keypad = control_button(
         ctx,
         controls,
         |c| &c.keypad,
-        move || ctx.t(Text::Keypad),
+        Signal::stored(ctx.t(Text::Keypad)),
         Some(keypad_open.into()),
-        move || keypad_open.update(|open| *open = !*open),
+        Box::new(move || keypad_open.update(|open| *open = !*open)),
     );
     let transfer = control_button(
         ctx,
         controls,
         |c| &c.transfer,
-        move || ctx.t(Text::Transfer),
+        Signal::stored(ctx.t(Text::Transfer)),
         Some(transfer_open.into()),
-        move || transfer_open.update(|open| *open = !*open),
+        Box::new(move || transfer_open.update(|open| *open = !*open)),
     );
     let hangup_disabled = move || controls.with(|c| c.as_ref().is_none_or(|c| !c.hangup.enabled));
 
@@ -210,7 +213,7 @@ pub fn InCall(
     });
     let transfer_panel = move || {
         transfer_open.get().then(|| {
-            let input_label = move || ctx.t(Text::TransferTo);
+            let input_label = ctx.t(Text::TransferTo);
             let empty = move || transfer_to.with(|t| ds_core::view_model::strip_to_dial_string(t).is_empty());
             view! {
                 <div class="ds-transfer" role="group" aria-label=input_label>
@@ -238,7 +241,7 @@ pub fn InCall(
                                 transfer_open.set(false);
                             }
                         >
-                            {move || ctx.t(Text::TransferNow)}
+                            {ctx.t(Text::TransferNow)}
                         </button>
                         <button
                             type="button"
@@ -251,7 +254,7 @@ pub fn InCall(
                                 transfer_open.set(false);
                             }
                         >
-                            {move || ctx.t(Text::ConsultFirst)}
+                            {ctx.t(Text::ConsultFirst)}
                         </button>
                     </div>
                 </div>
@@ -259,44 +262,44 @@ pub fn InCall(
         })
     };
     let attended = move || {
-        pair.get().map(|(original, consult)| {
-            let complete = Memo::new(move |_| {
+        pair().map(|(original, consult)| {
+            let complete = move || {
                 find(ctx, consult).is_some_and(|c| c.phase.is_connected())
                     && find(ctx, original).is_some_and(|c| c.phase.is_connected())
-            });
+            };
             view! {
-                <div class="ds-actions ds-attended" role="group" aria-label=move || ctx.t(Text::Transfer)>
+                <div class="ds-actions ds-attended" role="group" aria-label=ctx.t(Text::Transfer)>
                     <button
                         type="button"
-                        disabled=move || !complete.get()
+                        disabled=move || !complete()
                         on:click=move |_| ctx.command(Command::CompleteTransfer { call: current })
                     >
-                        {move || ctx.t(Text::CompleteTransfer)}
+                        {ctx.t(Text::CompleteTransfer)}
                     </button>
                     <button type="button" on:click=move |_| ctx.command(Command::CancelTransfer { call: current })>
-                        {move || ctx.t(Text::CancelTransfer)}
+                        {ctx.t(Text::CancelTransfer)}
                     </button>
                 </div>
             }
         })
     };
     view! {
-        <section class="ds-call" aria-label=move || ctx.t(Text::CurrentCall) data-testid="current-call">
+        <section class="ds-call" aria-label=ctx.t(Text::CurrentCall) data-testid="current-call">
             <Caller call=call />
             <p
                 class="ds-call-state"
-                data-state=move || match kind.get() {
+                data-state=move || match kind() {
                     Some(CallStateKind::Connected) => "active",
                     Some(CallStateKind::OnHold | CallStateKind::HeldByRemote) => "held",
                     _ => "progress",
                 }
                 data-testid="call-state"
             >
-                <span>{move || kind.get().map(|k| state_text(ctx.locale.get(), k))}</span>
+                <span>{move || kind().map(|k| state_text(ctx.locale.get(), k))}</span>
                 " "
                 <span class="ds-timer" role="timer">{timer}</span>
             </p>
-            <div class="ds-controls" part="controls" role="group" aria-label=move || ctx.t(Text::CallControls)>
+            <div class="ds-controls" part="controls" role="group" aria-label=ctx.t(Text::CallControls)>
                 {mute}
                 {hold}
                 {keypad}
@@ -308,17 +311,17 @@ pub fn InCall(
                     disabled=hangup_disabled
                     on:click=move |_| ctx.command(Command::Hangup { call: current })
                 >
-                    {move || ctx.t(Text::HangUp)}
+                    {ctx.t(Text::HangUp)}
                 </button>
             </div>
             {attended}
             {move || {
                 keypad_open.get().then(|| {
                     view! {
-                        <output class="ds-readout" aria-label=move || ctx.t(Text::DigitsSent)>
+                        <output class="ds-readout" aria-label=ctx.t(Text::DigitsSent)>
                             {move || digits.get()}
                         </output>
-                        <Keys label=Signal::derive(move || ctx.t(Text::Keypad)) on_key=send_digit />
+                        <Keys label=ctx.t(Text::Keypad) on_key=send_digit />
                     }
                 })
             }}
@@ -361,14 +364,14 @@ pub fn HeldCards(
                         aria-label=move || format!("{} {}", ctx.t(Text::SwitchTo), who().unwrap_or_default())
                         on:click=move |_| ctx.command(Command::Resume { call: handle })
                     >
-                        {move || ctx.t(Text::SwitchTo)}
+                        {ctx.t(Text::SwitchTo)}
                     </button>
                 </li>
             }
         })
         .collect_view();
     view! {
-        <section class="ds-held" aria-label=move || ctx.t(Text::CallsOnHold)>
+        <section class="ds-held" aria-label=ctx.t(Text::CallsOnHold)>
             <ul class="ds-cards">{cards}</ul>
         </section>
     }

@@ -14,7 +14,7 @@ use super::strings::{Text, cannot_call_text, dial_notice_text};
 #[component]
 pub fn Keys(
     /// Accessible name of the key group.
-    label: Signal<&'static str>,
+    label: &'static str,
     /// Called with the pressed key.
     on_key: Callback<char>,
 ) -> impl IntoView {
@@ -45,9 +45,9 @@ pub fn Dialpad() -> impl IntoView {
     let state = ctx.state;
     let destination = RwSignal::new(String::new());
     let notice = RwSignal::new(None);
-    let busy = Memo::new(move |_| state.calls.with(|calls| dial_busy(calls)));
-    let verdict = Memo::new(move |_| destination.with(|d| can_place_call(state.status.get(), d, busy.get())));
-    let reason = move || verdict.get().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
+    let busy = move || state.calls.with(|calls| dial_busy(calls));
+    let verdict = move || destination.with(|d| can_place_call(state.status.get(), d, busy()));
+    let reason = move || verdict().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
     let reason_id = ctx.id("call-reason");
     let notice_id = ctx.id("dial-notice");
     let set_from_raw = move |raw: &str| {
@@ -56,7 +56,7 @@ pub fn Dialpad() -> impl IntoView {
     };
     let input_ref = NodeRef::<leptos::html::Input>::new();
     let call = move || {
-        if verdict.get_untracked().is_ok() {
+        if untrack(verdict).is_ok() {
             let typed = destination.get_untracked();
             if ctx.dial(&typed) {
                 destination.set(String::new());
@@ -88,8 +88,8 @@ pub fn Dialpad() -> impl IntoView {
                     type="tel"
                     inputmode="tel"
                     autocomplete="tel"
-                    aria-label=move || ctx.t(Text::NumberToCall)
-                    placeholder=move || ctx.t(Text::NumberToCall)
+                    aria-label=ctx.t(Text::NumberToCall)
+                    placeholder=ctx.t(Text::NumberToCall)
                     aria-describedby=notice_id.clone()
                     prop:value=move || format_as_you_type(&destination.get())
                     on:input=move |event| {
@@ -100,7 +100,7 @@ pub fn Dialpad() -> impl IntoView {
                 <button
                     type="button"
                     class="ds-backspace"
-                    aria-label=move || ctx.t(Text::DeleteDigit)
+                    aria-label=ctx.t(Text::DeleteDigit)
                     disabled=move || destination.with(String::is_empty)
                     on:click=move |_| {
                         destination.update(|d| {
@@ -115,15 +115,15 @@ pub fn Dialpad() -> impl IntoView {
             <p class="ds-hint" id=notice_id aria-live="polite">
                 {move || notice.get().map(|n| dial_notice_text(ctx.locale.get(), n))}
             </p>
-            <Keys label=Signal::derive(move || ctx.t(Text::DialPad)) on_key=on_key />
+            <Keys label=ctx.t(Text::DialPad) on_key=on_key />
             <button
                 type="submit"
                 class="ds-call-button"
                 part="call-button"
-                disabled=move || verdict.get().is_err()
+                disabled=move || verdict().is_err()
                 aria-describedby=reason_id.clone()
             >
-                {move || ctx.t(Text::Call)}
+                {ctx.t(Text::Call)}
             </button>
             <p class="ds-hint" id=reason_id data-testid="call-reason">
                 {reason}

@@ -34,7 +34,7 @@ pub fn ReconnectButton() -> impl IntoView {
                         });
                     }
                 >
-                    {move || ctx.t(Text::Reconnect)}
+                    {ctx.t(Text::Reconnect)}
                 </button>
             }
         })
@@ -47,32 +47,32 @@ pub fn QualityIndicator() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let state = ctx.state;
     let open = RwSignal::new(false);
-    let report = Memo::new(move |_| {
+    let report = move || {
         let current = state.calls.with(|calls| match select_layout(calls, state.active.get()) {
             ds_core::view_model::Layout::InCall { current, .. } => Some(current),
             _ => None,
         })?;
         state.quality.with(|q| q.get(&current).copied())
-    });
+    };
     let details_id = ctx.id("quality");
-    let level = Memo::new(move |_| report.get().map(|r| quality_level(r.mos, r.one_way_audio)));
-    let word = move || level.get().map(|l| quality_text(ctx.locale.get(), l)).unwrap_or_default();
-    let key = move || match level.get() {
+    let level = move || report().map(|r| quality_level(r.mos, r.one_way_audio));
+    let word = move || level().map(|l| quality_text(ctx.locale.get(), l)).unwrap_or_default();
+    let key = move || match level() {
         Some(QualityLevel::Good) | None => "good",
         Some(QualityLevel::Fair) => "fair",
         Some(QualityLevel::Poor) => "poor",
     };
     // One figure of the current report, formatted; the button and list stay put (keeping focus)
     // while the figures update every second.
-    let figure = move |format: fn(&QualityReport) -> String| move || report.get().map(|r| format(&r));
+    let figure = move |format: fn(&QualityReport) -> String| move || report().map(|r| format(&r));
     let heard = move || {
-        report.get().map(|r| {
+        report().map(|r| {
             ctx.t(if hears_audio(r.packets_received, r.total_audio_energy) { Text::Yes } else { Text::No })
         })
     };
-    let one_way = move || report.get().is_some_and(|r| r.one_way_audio);
+    let one_way = move || report().is_some_and(|r| r.one_way_audio);
     view! {
-        <Show when=move || report.with(Option::is_some)>
+        <Show when=move || report().is_some()>
             <div class="ds-quality" data-level=key>
                 <button
                     type="button"
@@ -80,7 +80,7 @@ pub fn QualityIndicator() -> impl IntoView {
                     aria-label=move || format!("{}: {}", ctx.t(Text::CallQuality), word())
                     aria-expanded=move || if open.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
-                    title=move || ctx.t(Text::QualityDetails)
+                    title=ctx.t(Text::QualityDetails)
                     on:click=move |_| open.update(|o| *o = !*o)
                 >
                     <span class="ds-quality-dot" aria-hidden="true"></span>
@@ -88,19 +88,19 @@ pub fn QualityIndicator() -> impl IntoView {
                 </button>
                 <dl class="ds-quality-details" id=details_id.clone() hidden=move || !open.get()>
                     <dt>"MOS"</dt>
-                    <dd>{figure(|r| format!("{:.1}", r.mos))}</dd>
-                    <dt>{move || ctx.t(Text::Jitter)}</dt>
-                    <dd>{figure(|r| format!("{:.0} ms", r.jitter_ms))}</dd>
-                    <dt>{move || ctx.t(Text::PacketLoss)}</dt>
-                    <dd>{figure(|r| format!("{:.1} %", r.packet_loss_pct))}</dd>
-                    <dt>{move || ctx.t(Text::RoundTrip)}</dt>
-                    <dd>{figure(|r| r.rtt_ms.map_or_else(|| "–".to_owned(), |rtt| format!("{rtt:.0} ms")))}</dd>
-                    <dt>{move || ctx.t(Text::SoundReceived)}</dt>
+                    <dd>{figure(|r| tenths(r.mos))}</dd>
+                    <dt>{ctx.t(Text::Jitter)}</dt>
+                    <dd>{figure(|r| millis(r.jitter_ms))}</dd>
+                    <dt>{ctx.t(Text::PacketLoss)}</dt>
+                    <dd>{figure(|r| tenths(r.packet_loss_pct) + " %")}</dd>
+                    <dt>{ctx.t(Text::RoundTrip)}</dt>
+                    <dd>{figure(|r| r.rtt_ms.map_or_else(|| "–".to_owned(), millis))}</dd>
+                    <dt>{ctx.t(Text::SoundReceived)}</dt>
                     <dd>{heard}</dd>
                 </dl>
             </div>
             <Show when=one_way>
-                <p class="ds-warning" role="alert">{move || ctx.t(Text::OneWayAudio)}</p>
+                <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p>
             </Show>
         </Show>
     }
@@ -118,9 +118,9 @@ pub fn EmergencyBanner() -> impl IntoView {
             };
             view! {
                 <div class="ds-banner" role="alert" data-testid="e911-banner">
-                    <p>{move || ctx.t(words)}</p>
+                    <p>{ctx.t(words)}</p>
                     <button type="button" on:click=move |_| ctx.state.emergency.set(None)>
-                        {move || ctx.t(Text::Dismiss)}
+                        {ctx.t(Text::Dismiss)}
                     </button>
                 </div>
             }
@@ -132,7 +132,7 @@ pub fn EmergencyBanner() -> impl IntoView {
 #[component]
 pub fn ErrorChip() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    let shown = Memo::new(move |_| {
+    let shown = move || {
         ctx.state.error.with(|error| {
             error.as_ref().and_then(|e| {
                 let kind = error_kind_for(e);
@@ -141,9 +141,9 @@ pub fn ErrorChip() -> impl IntoView {
                     .then(|| (kind, e.message.clone()))
             })
         })
-    });
+    };
     move || {
-        shown.get().map(|(kind, detail)| {
+        shown().map(|(kind, detail)| {
             let locale = ctx.locale.get();
             // The core's own English sentences for refused actions are already plain words.
             let words = if kind == ErrorKind::InvalidNumber && locale == Locale::En {
@@ -168,6 +168,18 @@ pub fn ErrorChip() -> impl IntoView {
     }
 }
 
+/// `x` with one decimal, without float formatting (which would add kilobytes to the bundle).
+fn tenths(x: f64) -> String {
+    let t = (x * 10.0).round() as i64;
+    let sign = if t < 0 { "-" } else { "" };
+    format!("{sign}{}.{}", (t / 10).abs(), (t % 10).abs())
+}
+
+/// Whole milliseconds, e.g. `12 ms`.
+fn millis(ms: f64) -> String {
+    format!("{} ms", ms.round() as i64)
+}
+
 /// Shown when the browser's autoplay policy blocked call audio.
 #[component]
 pub fn EnableAudio() -> impl IntoView {
@@ -183,7 +195,7 @@ pub fn EnableAudio() -> impl IntoView {
                         ctx.with_phone(|phone| ctx.state.refresh(phone));
                     }
                 >
-                    {move || ctx.t(Text::EnableAudio)}
+                    {ctx.t(Text::EnableAudio)}
                 </button>
             }
         })
@@ -248,7 +260,7 @@ pub fn DevicePicker() -> impl IntoView {
                         }
                     });
                 }>
-                    <option value="" selected=move || chosen().is_empty()>{move || ctx.t(Text::SystemDefault)}</option>
+                    <option value="" selected=move || chosen().is_empty()>{ctx.t(Text::SystemDefault)}</option>
                     {options}
                 </select>
             </label>
@@ -256,7 +268,7 @@ pub fn DevicePicker() -> impl IntoView {
     };
     view! {
         <details class="ds-devices">
-            <summary>{move || ctx.t(Text::AudioSettings)}</summary>
+            <summary>{ctx.t(Text::AudioSettings)}</summary>
             {picker(AudioDeviceKind::Input)}
             {picker(AudioDeviceKind::Output)}
         </details>

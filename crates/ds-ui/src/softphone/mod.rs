@@ -120,9 +120,11 @@ impl SoftphoneCtx {
         allowed
     }
 
-    /// The current language's word for `key`.
+    /// The current language's word for `key`. Untracked: [`Softphone`] renders its parts anew
+    /// when the locale changes, so fixed words are plain text rather than one reactive closure
+    /// each (which would cost bundle size for something that changes almost never).
     pub fn t(&self, key: Text) -> &'static str {
-        text(self.locale.get(), key)
+        text(self.locale.get_untracked(), key)
     }
 
     /// An id unique to this softphone instance.
@@ -258,8 +260,11 @@ pub fn Softphone(
         }
         .into_any(),
     };
-    view! {
-        <section class="ds-softphone" part="base" aria-label=move || ctx.t(Text::Softphone)>
+    // Rendered anew when the language changes (see `SoftphoneCtx::t`).
+    move || {
+        locale.track();
+        view! {
+        <section class="ds-softphone" part="base" aria-label=ctx.t(Text::Softphone)>
             <header class="ds-bar">
                 <StatusChip status=state.status locale=locale />
                 <extras::ReconnectButton />
@@ -275,5 +280,6 @@ pub fn Softphone(
             {screen}
             <extras::DevicePicker />
         </section>
+        }
     }
 }

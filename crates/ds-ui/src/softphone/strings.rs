@@ -439,9 +439,9 @@ pub fn error_text(locale: Locale, kind: ErrorKind) -> &'static str {
         }
         ErrorKind::Network => {
             if es {
-                "No se pudo preparar el audio de la red."
+                "No se pudo contactar con el servidor del teléfono."
             } else {
-                "The network audio setup could not be reached."
+                "The phone server could not be reached."
             }
         }
         ErrorKind::TooManyCalls => {
