@@ -9,15 +9,26 @@
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
+mod dialer;
 mod events;
+mod history;
+mod provider;
+pub mod reference;
+pub mod reference_code;
 mod registry;
+mod screen_pop;
 mod softphone;
 mod styles;
 
+pub use dialer::DIALER_TAG;
+pub use history::CALL_HISTORY_TAG;
+pub use provider::live_link_count;
+pub use screen_pop::SCREEN_POP_TAG;
 pub use softphone::SOFTPHONE_TAG;
 
 /// Every element this bundle can define, in registration order.
-const ELEMENTS: &[&registry::ElementSpec] = &[&softphone::SPEC];
+const ELEMENTS: &[&registry::ElementSpec] =
+    &[&softphone::SPEC, &dialer::SPEC, &history::SPEC, &screen_pop::SPEC];
 
 /// Registers every `<ds-…>` element that is not registered yet. Safe to call more than once.
 #[wasm_bindgen(js_name = defineAll)]

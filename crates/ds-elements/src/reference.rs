@@ -146,7 +146,7 @@ pub fn parse(markdown: &str) -> Reference {
         }
         table = None;
         if in_shared {
-            for word in trimmed.split(|c: char| c == '`') {
+            for word in trimmed.split('`') {
                 let word = word.trim();
                 if word.starts_with("--ds-") && !reference.css_properties.iter().any(|p| p == word) {
                     reference.css_properties.push(word.to_owned());
@@ -238,7 +238,8 @@ pub fn manifest(markdown: &str) -> String {
             .events
             .iter()
             .map(|e| {
-                let description = if e.cancelable { format!("{} (cancelable)", e.when) } else { e.when.clone() };
+                let description =
+                    if e.cancelable { format!("{} (cancelable)", e.when) } else { e.when.clone() };
                 format!(
                     "{{\"name\":{},\"type\":{{\"text\":{}}},\"description\":{}}}",
                     json_string(&e.name),

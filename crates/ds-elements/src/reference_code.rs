@@ -19,7 +19,8 @@ fn sources(tag: &str) -> &'static [&'static str] {
         crate::SOFTPHONE_TAG => &[include_str!("softphone.rs")],
         crate::dialer::DIALER_TAG => &[include_str!("dialer.rs"), PROVIDER],
         crate::history::CALL_HISTORY_TAG => &[include_str!("history.rs"), PROVIDER],
-        crate::screen_pop::SCREEN_POP_TAG => &[include_str!("screen_pop.rs"), PROVIDER],
+        // The pop reports no errors of its own (its recent-calls list shows them inline).
+        crate::screen_pop::SCREEN_POP_TAG => &[include_str!("screen_pop.rs")],
         _ => &[],
     }
 }

@@ -29,10 +29,7 @@ const CSS: &str = include_str!("css/screen_pop.css");
 const DEFAULT_HISTORY_LIMIT: u32 = 5;
 
 fn text_of(object: &JsValue, key: &str) -> Option<String> {
-    js_sys::Reflect::get(object, &JsValue::from_str(key))
-        .ok()?
-        .as_string()
-        .filter(|t| !t.trim().is_empty())
+    js_sys::Reflect::get(object, &JsValue::from_str(key)).ok()?.as_string().filter(|t| !t.trim().is_empty())
 }
 
 fn js_opt(value: Option<&str>) -> JsValue {

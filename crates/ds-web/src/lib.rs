@@ -15,7 +15,9 @@ pub mod tabs;
 mod tokens;
 
 pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
-pub use events::{AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice, get_json, post_json};
+pub use events::{
+    AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice, get_json, post_json,
+};
 pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KEY, classify_media_error};
 pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};
 pub use tokens::{TokenError, TokenProvider, parse_token_body};
