@@ -162,7 +162,7 @@ async function ringAlice(request: APIRequestContext, demo: { account: string; al
   return (await response.json()).id as string;
 }
 
-test('partner CRM: a test call rings the embedded softphone, is answered and lands in the webhook table; tel: links dial through it', async ({ page, request }) => {
+test('partner CRM: a test call rings, the screen pop shows the patient, it is answered and lands in her history and the webhook table; tel: links dial', async ({ page, request }) => {
   const demo = await demoUsers(request);
   const dbDir = mkdtempSync(path.join(tmpdir(), 'journey-crm-'));
   const crm = start('partner-crm', [
@@ -183,20 +183,36 @@ test('partner CRM: a test call rings the embedded softphone, is answered and lan
     await expect(page.getByTestId('phone-status')).toHaveText('Phone: connected');
 
     const callId = await ringAlice(request, demo, '+16195550177', 'JANE ROE');
+    // The pop names the patient from the CRM's own records (its lookup asks the CRM backend)
+    // while the call still rings, and opens her record.
+    const pop = page.locator('ds-screen-pop');
+    await expect(pop.getByTestId('caller-primary')).toHaveText('Jane Roe', { timeout: 15_000 });
+    await expect(pop.getByTestId('record-notes')).toContainText('Lower back pain');
+    await pop.getByRole('button', { name: 'Open record' }).click();
+    await expect(page.getByTestId('patient-name')).toHaveText('Jane Roe');
+    expect(page.url()).toBe(`${crmUrl}/#/patients/pat_jane_roe`);
+
     const incoming = softphone.getByTestId('incoming-card').filter({ hasText: '(619) 555-0177' });
-    await expect(incoming).toBeVisible({ timeout: 15_000 });
+    await expect(incoming).toBeVisible();
     await incoming.getByRole('button', { name: /^Answer/ }).click();
     await expect(softphone.getByTestId('call-state')).toHaveAttribute('data-state', 'active', { timeout: 15_000 });
+    // Answering closes the pop.
+    await expect(pop.getByTestId('caller-primary')).toHaveCount(0, { timeout: 15_000 });
     await expectAudioFlowing(page, 'the receptionist');
     await softphone.getByRole('button', { name: 'Hang up' }).click();
     await expect(softphone.getByTestId('current-call')).toHaveCount(0, { timeout: 15_000 });
     await expect.poll(async () => (await callLog(request, demo.account, callId)).status, { timeout: 15_000 }).toBe('completed');
+
+    // Her record's history shows the call without a reload (live from the event stream).
+    const historyRow = page.locator(`ds-call-history [data-call-id="${callId}"]`);
+    await expect(historyRow).toBeVisible({ timeout: 15_000 });
 
     // The partner backend got the signed call.end and upserted its own row.
     const row = await webhookRow(webhooks.table, callId);
     expect(row).toMatchObject({ call_id: callId, status: 'completed', direction: 'inbound', from_number: '+16195550177' });
 
     // A tel: link on a patient's page dials through the softphone (handle-tel-links).
+    await page.getByRole('link', { name: 'Patients' }).click();
     await page.getByRole('link', { name: 'Echo Test Line' }).click();
     await expect(page.getByTestId('patient-name')).toHaveText('Echo Test Line');
     await page.getByRole('link', { name: '+15005550001' }).click();
