@@ -178,6 +178,14 @@ test('axe finds no serious or critical accessibility violation on the strict-CSP
   await expect(history.getByRole('list', { name: 'Call history' }).or(history.getByText('No calls yet.'))).toBeVisible({
     timeout: 10_000,
   });
+  // Scan with everything on screen: a ringing caller in the pop (with the page's record and the
+  // caller's recent calls) and rows in the history.
+  await page.waitForTimeout(500);
+  const caller = uniqueCaller();
+  await ringAlice(page, caller, 8);
+  const pop = page.getByRole('region', { name: 'Screen pop', exact: true });
+  await expect(pop.getByText(`Patient record for ${caller.number}`)).toBeVisible({ timeout: 10_000 });
+  await expect(history.getByRole('listitem').filter({ hasText: caller.name })).toBeVisible({ timeout: 10_000 });
   const results = await new AxeBuilder({ page }).analyze();
   const serious = results.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')

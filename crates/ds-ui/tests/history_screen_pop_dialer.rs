@@ -267,6 +267,46 @@ async fn history_pages_with_load_more_and_renders_only_the_visible_window() {
     assert_eq!(last.get_attribute("aria-setsize").as_deref(), Some("3"));
 }
 
+#[wasm_bindgen_test]
+async fn a_long_history_keeps_only_the_rows_in_view_in_the_dom_and_scrolls_to_the_end() {
+    let (alice, account) = demo_user("Alice").await;
+    let number = unique_number();
+    const CALLS: usize = 60;
+    for _ in 0..CALLS {
+        ring(&alice, &account, &number, "MANY").await;
+    }
+    // The element's stylesheet gives the scroller its height and rows their fixed height.
+    let document = web_sys::window().unwrap().document().unwrap();
+    let style = document.create_element("style").unwrap();
+    style.set_text_content(Some(
+        ".ds-history-scroller { height: 360px; overflow-y: auto; } \
+         .ds-history-row { height: 56px; overflow: hidden; box-sizing: border-box; }",
+    ));
+    document.body().unwrap().append_child(&style).unwrap();
+    let link = linked(&account).await;
+    let parent = container();
+    let filter = HistoryFilter { phone_number: Some(number), limit: 100, ..Default::default() };
+    let _mount = leptos::mount::mount_to(parent.clone(), move || {
+        view! { <CallHistory link=link filter=Signal::stored(filter) locale=Signal::stored(Locale::En) /> }
+    });
+    wait_for("the rows", 10_000.0, || count(&parent, "[part=history-row]") > 0).await;
+    let rendered = count(&parent, "[part=history-row]");
+    assert!(
+        rendered < 30,
+        "{rendered} of {CALLS} rows are in the DOM: only the visible window plus overscan"
+    );
+    let first = query(&parent, "[part=history-row]").unwrap();
+    assert_eq!(first.get_attribute("aria-setsize").as_deref(), Some("60"));
+
+    // Scrolling to the end renders the last rows (and drops the first ones).
+    let scroller: web_sys::HtmlElement = query(&parent, ".ds-history-scroller").unwrap().unchecked_into();
+    scroller.set_scroll_top(scroller.scroll_height());
+    scroller.dispatch_event(&web_sys::Event::new("scroll").unwrap()).unwrap();
+    wait_for("the last row", 5_000.0, || query(&parent, "[aria-posinset=\"60\"]").is_some()).await;
+    assert!(query(&parent, "[aria-posinset=\"1\"]").is_none(), "rows scrolled out are removed");
+    assert!(count(&parent, "[part=history-row]") < 30);
+}
+
 // ---- ScreenPop ----
 
 #[wasm_bindgen_test]
