@@ -23,6 +23,8 @@ test('the hosted page signs in from ?token-url= and shows the softphone', async 
   await expect(softphone.getByRole('status', { name: 'Connection status' })).toHaveText('Connected', {
     timeout: 15_000,
   });
+  // The user's call history sits beside the softphone.
+  await expect(page.getByRole('region', { name: 'Call history' })).toBeVisible();
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
 });

@@ -1,6 +1,9 @@
 //! The hosted page: sign in through a token endpoint (or a pasted token), then the full-screen
 //! softphone.
 
+use std::rc::Rc;
+
+use ds_core::view_model::embeds::HistoryFilter;
 use ds_ui::i18n::Locale;
 use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
 use leptos::prelude::*;
@@ -137,9 +140,25 @@ pub fn App() -> impl IntoView {
                 let _ = connecting.connect().await;
             });
             phone.set_value(Some(handle.clone()));
+            // The user's own calls (a user token lists only them); "call back" dials here.
+            let link =
+                ds_ui::AccountLink::new(&api_base, Some(ds_web::AccountSession::new(credential.provider())));
+            let dialer = handle.clone();
+            let call_back: ds_ui::history::CallBackHandler = Rc::new(move |number, _call_id| {
+                dialer.dial(number);
+            });
+            let filter = HistoryFilter { limit: 20, ..HistoryFilter::default() };
             view! {
                 <main class="ds-app">
                     <ds_ui::Softphone phone=handle locale=Signal::stored(locale) />
+                    <div class="ds-history">
+                        <ds_ui::CallHistory
+                            link=link
+                            filter=Signal::stored(filter)
+                            locale=Signal::stored(locale)
+                            on_call_back=call_back
+                        />
+                    </div>
                     <button type="button" class="ds-signout" on:click=sign_out>"Sign out"</button>
                 </main>
             }
