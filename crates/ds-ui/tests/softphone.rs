@@ -70,6 +70,23 @@ async fn demo_user(name: &str) -> (String, String) {
     panic!("ds-local runs without the demo user {name}; start it with --demo");
 }
 
+/// A new user of the demo account, so that test calls to it ring only this test's softphone
+/// (wasm-bindgen-test runs async tests concurrently). Returns (user id, account id).
+async fn fresh_user(name: &str) -> (String, String) {
+    let (_, account) = demo_user("Alice").await;
+    let response = Request::post(&format!("{}/v1/users", base()))
+        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+        .header("DialStack-Account", &account)
+        .json(&serde_json::json!({ "name": name }))
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("ds-local answers");
+    assert!(response.ok(), "creating a user answered {}", response.status());
+    let user: serde_json::Value = response.json().await.expect("a user object");
+    (user["id"].as_str().expect("users have ids").to_owned(), account)
+}
+
 async fn mint_token(user: &str) -> String {
     let response = Request::post(&format!("{}/v1/user_sessions", base()))
         .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
@@ -264,13 +281,13 @@ async fn a_connected_softphone_calls_the_echo_number_and_drives_the_call() {
 
 #[wasm_bindgen_test]
 async fn an_incoming_test_call_rings_is_announced_and_can_be_declined() {
-    let (bob, account) = demo_user("Bob").await;
-    let ui = connected_softphone(&bob).await;
+    let (user, account) = fresh_user("Incoming Test").await;
+    let ui = connected_softphone(&user).await;
     let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
         .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
         .header("DialStack-Account", &account)
         .json(&serde_json::json!({
-            "user": bob, "from_number": "+16195550177", "from_name": "JANE ROE",
+            "user": user, "from_number": "+16195550177", "from_name": "JANE ROE",
             "scenario": { "ring_seconds": 30 }
         }))
         .unwrap()
@@ -307,4 +324,50 @@ async fn the_host_can_veto_a_dial_before_it_starts() {
     leptos::task::tick().await;
     assert_eq!(asked.borrow().as_slice(), ["101"]);
     assert!(phone.snapshot().calls.is_empty(), "a vetoed dial places no call");
+}
+
+#[wasm_bindgen_test]
+async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches_back() {
+    // Its own user, so the other tests' calls never ring here.
+    let (user, account) = fresh_user("Call Waiting Test").await;
+    let ui = connected_softphone(&user).await;
+    ui.type_destination(ECHO);
+    leptos::task::tick().await;
+    ui.click("Call");
+    ui.wait_text("the echo call", "[data-testid=call-state]", "Connected").await;
+
+    let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
+        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+        .header("DialStack-Account", &account)
+        .json(&serde_json::json!({
+            "user": user, "from_number": "+16195550188", "from_name": "SAM LEE",
+            "scenario": { "ring_seconds": 30, "talk_seconds": 60 }
+        }))
+        .unwrap()
+        .send()
+        .await
+        .expect("ds-local answers");
+    assert!(response.ok(), "the test call was refused: {}", response.status());
+    ui.wait_text("the call-waiting card", ".ds-waiting", "SAM LEE").await;
+    assert!(ui.text(".ds-waiting h2").contains("Call waiting"));
+    ui.click("Answer SAM LEE");
+    ui.wait_text("the held echo call", "[data-testid=held-card]", "On hold").await;
+    ui.wait_text("the new current call", "[data-testid=current-call]", "SAM LEE").await;
+    let echo_number = ds_core::view_model::format_for_display(ECHO);
+    ui.click(&format!("Switch to {echo_number}"));
+    ui.wait_text("the echo call back", "[data-testid=current-call]", &echo_number).await;
+    ui.wait_text("the other call held", "[data-testid=held-card]", "SAM LEE").await;
+    for _ in 0..2 {
+        let before = ui.phone.snapshot().calls.len();
+        ui.click("Hang up");
+        wait_for("a call to end", 10_000.0, || ui.phone.snapshot().calls.len() < before).await;
+        leptos::task::tick().await;
+        if ui.button("Hang up").is_none() {
+            // The remaining call is held: switch to it first.
+            if let Some(switch) = ui.root.query_selector("[data-testid=held-card] button").unwrap() {
+                switch.unchecked_into::<web_sys::HtmlElement>().click();
+                wait_for("the switch", 10_000.0, || ui.button("Hang up").is_some()).await;
+            }
+        }
+    }
 }
