@@ -109,3 +109,37 @@ test('a host can veto a dial with ds-call-request', async ({ page }) => {
   await expect.poll(() => page.evaluate(() => (window as any).requested)).toEqual(['101']);
   await expect(softphone.getByRole('region', { name: 'Current call' })).toHaveCount(0);
 });
+
+test('at 320 px the embedded softphone fits without sideways scrolling and dials from the keyboard', async ({ page }) => {
+  await page.setViewportSize({ width: 320, height: 720 });
+  await page.goto('/examples/embed/');
+  const softphone = page.getByRole('region', { name: 'Softphone' });
+  await expect(softphone.getByRole('status', { name: 'Connection status' })).toHaveText('Connected', {
+    timeout: 15_000,
+  });
+  const fits = await softphone.evaluate((el) => el.scrollWidth <= el.clientWidth + 1);
+  expect(fits).toBe(true);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+  for (const key of ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#']) {
+    await expect(softphone.getByRole('button', { name: key, exact: true })).toBeVisible();
+  }
+
+  await page.evaluate(() => {
+    (window as any).requested = [];
+    document.addEventListener('ds-call-request', (e) => {
+      (window as any).requested.push((e as CustomEvent).detail.destination);
+      e.preventDefault();
+    });
+  });
+  // Keyboard only: type, correct with the backspace button reached by Tab, then Enter to call.
+  const destination = softphone.getByRole('textbox', { name: 'Number to call' });
+  await destination.focus();
+  await page.keyboard.type('1019');
+  await page.keyboard.press('Tab');
+  await expect(softphone.getByRole('button', { name: 'Delete last digit' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(destination).toHaveValue('101');
+  await destination.focus();
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.evaluate(() => (window as any).requested)).toEqual(['101']);
+});
