@@ -83,7 +83,7 @@ test('<ds-screen-pop> shows the caller within 100 ms of the SSE event and applie
   await page.evaluate((name) => (window as any).__watchPop(name), caller.name);
   await ringAlice(page, caller);
 
-  await expect(pop.getByText(caller.name)).toBeVisible({ timeout: 10_000 });
+  await expect(pop.getByText(caller.name).first()).toBeVisible({ timeout: 10_000 });
   const { eventAt, shownAt } = await page.evaluate((number) => {
     const w = window as any;
     const event = w.__incomingAt.find((e: any) => e.from === number);
@@ -191,4 +191,24 @@ test('axe finds no serious or critical accessibility violation on the strict-CSP
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   expect(serious).toEqual([]);
+});
+
+test('at 320 px wide every element fits without horizontal scrolling', async ({ page }) => {
+  await page.setViewportSize({ width: 320, height: 800 });
+  await openPage(page);
+  const caller = uniqueCaller();
+  await ringAlice(page, caller, 5);
+  const pop = page.getByRole('region', { name: 'Screen pop', exact: true });
+  await expect(pop.getByText(caller.name).first()).toBeVisible({ timeout: 10_000 });
+  const overflowing = await page.evaluate(() =>
+    ['ds-softphone', 'ds-screen-pop', 'ds-dialer', 'ds-call-history']
+      .map((tag) => {
+        const host = document.querySelector(tag) as HTMLElement;
+        const root = host.shadowRoot!.firstElementChild as HTMLElement;
+        return { tag, host: host.getBoundingClientRect().width, content: root.scrollWidth };
+      })
+      .filter((e) => e.content > e.host + 1),
+  );
+  expect(overflowing).toEqual([]);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
 });

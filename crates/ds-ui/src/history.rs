@@ -327,6 +327,8 @@ pub fn CallHistory(
                 node_ref=scroller
                 role="list"
                 aria-label=region_label
+                // Keyboard users can scroll it even when no row has a button.
+                tabindex="0"
                 hidden=move || phase.get() != Phase::Ready || rows.with(Vec::is_empty)
                 on:scroll=move |_| measure()
             >
