@@ -255,6 +255,40 @@ pub async fn snapshot(db: &SqlitePool, account_id: &str) -> Result<RoutingSnapsh
     Ok(snapshot)
 }
 
+/// The instant schedules are frozen at (`POST /_ds/clock`, rest.md §19.2), if any.
+pub async fn frozen_schedule_clock(db: &SqlitePool) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let frozen: Option<i64> =
+        sqlx::query_scalar("SELECT frozen_ms FROM routing_clock WHERE id = 1").fetch_optional(db).await?;
+    Ok(frozen.and_then(DateTime::from_timestamp_millis))
+}
+
+/// Freezes schedule evaluation at `at`, or returns it to the real clock with `None`.
+pub async fn set_schedule_clock(db: &SqlitePool, at: Option<DateTime<Utc>>) -> Result<(), ApiError> {
+    match at {
+        Some(at) => {
+            sqlx::query(
+                "INSERT INTO routing_clock (id, frozen_ms) VALUES (1, ?)
+                 ON CONFLICT (id) DO UPDATE SET frozen_ms = excluded.frozen_ms",
+            )
+            .bind(at.timestamp_millis())
+            .execute(db)
+            .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM routing_clock").execute(db).await?;
+        }
+    }
+    Ok(())
+}
+
+/// "Now" for schedule nodes: the frozen instant if one is set, else the platform clock.
+pub async fn schedule_now(state: &AppState) -> DateTime<Utc> {
+    match frozen_schedule_clock(state.db()).await {
+        Ok(Some(frozen)) => frozen,
+        _ => state.clock().now(),
+    }
+}
+
 /// Whether the account has an active DID with this E.164 number (test-helper calls to it enter
 /// through routing, rest.md §18.1 [open]).
 pub async fn has_active_number(state: &AppState, account_id: &str, number: &str) -> Result<bool, ApiError> {

@@ -56,6 +56,18 @@ async fn seeded(schedule_from_seed_verbatim: bool) -> Seeded {
     } else {
         schedule.body["id"].as_str().unwrap()
     };
+    // The seed's AI receptionist, with its seed id (rest.md §19.3): routing only hands calls
+    // to voice apps that exist and are active.
+    let fixtures = platform
+        .post(
+            "/_ds/fixtures",
+            KEY,
+            None,
+            json!({ "account": account, "objects": [{ "kind": "voice_app", "id": "va_ai_receptionist",
+                     "name": "AI receptionist", "url": "https://receptionist.test/hook" }] }),
+        )
+        .await;
+    assert_eq!(fixtures.status, StatusCode::OK, "{}", fixtures.text);
     let plan = platform.post("/v1/dialplans", KEY, Some(&account), seed_plan(schedule_id)).await;
     assert_eq!(plan.status, StatusCode::OK, "{}", plan.text);
     sqlx::query("INSERT INTO dids (id, account_id, phone_number, created_at) VALUES ('did_main', ?, '+16175550142', 0)")

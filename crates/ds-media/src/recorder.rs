@@ -87,6 +87,43 @@ impl Recording {
     }
 }
 
+/// G.711 μ-law encoding of one 16-bit sample (ITU-T G.711, with the usual bias of 0x84).
+pub fn mulaw_encode(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    const CLIP: i32 = 32_635;
+    let mut value = i32::from(sample);
+    let sign = if value < 0 { 0x80 } else { 0x00 };
+    if value < 0 {
+        value = -value;
+    }
+    value = value.min(CLIP) + BIAS;
+    let exponent = (7 - (value.leading_zeros() as i32 - 17)).clamp(0, 7);
+    let mantissa = (value >> (exponent + 3)) & 0x0f;
+    !(sign | (exponent << 4) as u8 | mantissa as u8)
+}
+
+/// G.711 μ-law decoding of one byte.
+pub fn mulaw_decode(byte: u8) -> i16 {
+    let byte = !byte;
+    let sign = byte & 0x80;
+    let exponent = i32::from((byte >> 4) & 0x07);
+    let mantissa = i32::from(byte & 0x0f);
+    let magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84;
+    (if sign != 0 { -magnitude } else { magnitude }) as i16
+}
+
+impl Recording {
+    /// μ-law 8 kHz bytes (what voice-app media sockets carry, rest.md §14.5) as a recording.
+    pub fn from_mulaw(bytes: &[u8]) -> Self {
+        Self { samples: bytes.iter().copied().map(mulaw_decode).collect() }
+    }
+
+    /// The recording as μ-law 8 kHz bytes.
+    pub fn to_mulaw(&self) -> Vec<u8> {
+        self.samples.iter().copied().map(mulaw_encode).collect()
+    }
+}
+
 /// Decodes a leg's received Opus packets into a [`Recording`], up to a length cap.
 pub(crate) struct Recorder {
     decoder: Option<OpusDecoder>,
@@ -144,6 +181,19 @@ mod tests {
         assert_eq!(recording.samples.len(), 8_000);
         assert_eq!(recording.duration_ms(), 1_000);
         assert!(goertzel_8k(&recording.samples, 440.0) > 20.0 * goertzel_8k(&recording.samples, 1000.0));
+    }
+
+    #[test]
+    fn mulaw_round_trips_within_its_quantisation_and_keeps_the_tone() {
+        for sample in [0i16, 1, -1, 100, -100, 1_000, -1_000, 12_345, -12_345, i16::MAX, i16::MIN] {
+            let back = mulaw_decode(mulaw_encode(sample));
+            let error = (i32::from(back) - i32::from(sample)).abs();
+            assert!(error <= i32::from(sample).abs() / 16 + 8, "{sample} came back as {back}");
+        }
+        assert_eq!(mulaw_encode(0), 0xff, "silence is 0xFF in μ-law");
+        let tone = Recording::of_source(&Source::Tone { freq_hz: 440.0 }, 500);
+        let back = Recording::from_mulaw(&tone.to_mulaw());
+        assert!(goertzel_8k(&back.samples, 440.0) > 20.0 * goertzel_8k(&back.samples, 1000.0));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod number_orders;
 pub mod routing;
 pub mod sessions;
 pub mod users;
+pub mod voice_apps;
 pub mod voicemail;
 pub mod webhook_endpoints;
 
@@ -245,6 +246,7 @@ pub fn table() -> Vec<ApiRoute> {
     table.extend(routing::table());
     table.extend(number_orders::table());
     table.extend(voicemail::table());
+    table.extend(voice_apps::table());
     table
 }
 

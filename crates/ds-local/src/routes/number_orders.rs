@@ -17,6 +17,7 @@ use crate::clock::iso;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::ids;
+use crate::signalling::test_helpers::is_plus_one_e164;
 
 /// At most this many numbers per order (keeps one request's work bounded).
 pub const MAX_NUMBERS_PER_ORDER: usize = 100;
@@ -61,12 +62,6 @@ pub struct NumberOrder {
 #[derive(Debug, Deserialize)]
 pub struct OrderRequest {
     pub phone_numbers: Option<Vec<String>>,
-}
-
-fn is_plus_one_e164(number: &str) -> bool {
-    number
-        .strip_prefix("+1")
-        .is_some_and(|digits| digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 pub async fn create_order(

@@ -24,9 +24,25 @@ use crate::routing::{self as store, AccountLookup, Table};
 
 /// The routes of this module, appended to the table in `routes/mod.rs`.
 pub fn table() -> Vec<ApiRoute> {
-    use Access::Account;
+    use Access::{Account, Platform};
     use Method as M;
     vec![
+        route(
+            M::GET,
+            "/_ds/clock",
+            "ds-local",
+            Platform,
+            "The instant schedules are evaluated at",
+            get(get_clock),
+        ),
+        route(
+            M::POST,
+            "/_ds/clock",
+            "ds-local",
+            Platform,
+            "Freeze (or release) the clock schedules are evaluated at",
+            post(set_clock),
+        ),
         route(
             M::POST,
             "/v1/extensions",
@@ -86,15 +102,22 @@ pub fn table() -> Vec<ApiRoute> {
             post(route_number),
         ),
         route(M::POST, "/v1/schedules", "Schedules", Account, "Create a schedule", post(create_schedule)),
-        route(M::GET, "/v1/schedules", "Schedules", Account, "List schedules", get(list_schedules)),
-        route(M::GET, "/v1/schedules/{id}", "Schedules", Account, "Retrieve a schedule", get(get_schedule)),
+        route(M::GET, "/v1/schedules", "Schedules", Account, "List schedules", get(list_objects::<Schedule>)),
+        route(
+            M::GET,
+            "/v1/schedules/{id}",
+            "Schedules",
+            Account,
+            "Retrieve a schedule",
+            get(get_object::<Schedule>),
+        ),
         route(
             M::POST,
             "/v1/schedules/{id}",
             "Schedules",
             Account,
             "Update a schedule",
-            post(update_schedule),
+            post(update_object::<Schedule>),
         ),
         route(
             M::DELETE,
@@ -105,8 +128,22 @@ pub fn table() -> Vec<ApiRoute> {
             delete(delete_schedule),
         ),
         route(M::POST, "/v1/dialplans", "Dial plans", Account, "Create a dial plan", post(create_plan)),
-        route(M::GET, "/v1/dialplans", "Dial plans", Account, "List dial plans", get(list_plans)),
-        route(M::GET, "/v1/dialplans/{id}", "Dial plans", Account, "Retrieve a dial plan", get(get_plan)),
+        route(
+            M::GET,
+            "/v1/dialplans",
+            "Dial plans",
+            Account,
+            "List dial plans",
+            get(list_objects::<DialPlan>),
+        ),
+        route(
+            M::GET,
+            "/v1/dialplans/{id}",
+            "Dial plans",
+            Account,
+            "Retrieve a dial plan",
+            get(get_object::<DialPlan>),
+        ),
         route(M::POST, "/v1/dialplans/{id}", "Dial plans", Account, "Update a dial plan", post(update_plan)),
         route(
             M::DELETE,
@@ -117,14 +154,21 @@ pub fn table() -> Vec<ApiRoute> {
             delete(delete_plan),
         ),
         route(M::POST, "/v1/ring_groups", "Ring groups", Account, "Create a ring group", post(create_group)),
-        route(M::GET, "/v1/ring_groups", "Ring groups", Account, "List ring groups", get(list_groups)),
+        route(
+            M::GET,
+            "/v1/ring_groups",
+            "Ring groups",
+            Account,
+            "List ring groups",
+            get(list_objects::<RingGroup>),
+        ),
         route(
             M::GET,
             "/v1/ring_groups/{id}",
             "Ring groups",
             Account,
             "Retrieve a ring group",
-            get(get_group),
+            get(get_object::<RingGroup>),
         ),
         route(
             M::POST,
@@ -132,7 +176,7 @@ pub fn table() -> Vec<ApiRoute> {
             "Ring groups",
             Account,
             "Update a ring group",
-            post(update_group),
+            post(update_object::<RingGroup>),
         ),
         route(
             M::DELETE,
@@ -223,6 +267,131 @@ async fn list_table(
 
 fn id_of(value: &Value) -> &str {
     value.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
+/// A routing object stored as a JSON body in its own table (schedules, dial plans, ring
+/// groups): what the shared retrieve / list / update handlers need to know about it.
+trait Stored: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
+    const TABLE: Table;
+    /// Name in "not found" errors.
+    const KIND: &'static str;
+    /// The list path (`url` of the list envelope).
+    const PATH: &'static str;
+    /// Whether `expand[]=extensions` applies (things an extension can point at).
+    const EXPANDS: bool;
+    /// Keys a partial update may change (rest.md §1.4).
+    const UPDATABLE: &'static [&'static str];
+    /// Checks a merged object before it is saved.
+    fn check(&self) -> Result<(), ApiError>;
+    fn set_updated_at(&mut self, at: String);
+}
+
+impl Stored for Schedule {
+    const TABLE: Table = Table::Schedules;
+    const KIND: &'static str = "schedule";
+    const PATH: &'static str = "/v1/schedules";
+    const EXPANDS: bool = false;
+    const UPDATABLE: &'static [&'static str] = SCHEDULE_KEYS;
+    fn check(&self) -> Result<(), ApiError> {
+        check_schedule(self)
+    }
+    fn set_updated_at(&mut self, at: String) {
+        self.updated_at = at;
+    }
+}
+
+impl Stored for DialPlan {
+    const TABLE: Table = Table::DialPlans;
+    const KIND: &'static str = "dial plan";
+    const PATH: &'static str = "/v1/dialplans";
+    const EXPANDS: bool = true;
+    // Plans are validated as a whole graph; `update_plan` has its own merge.
+    const UPDATABLE: &'static [&'static str] = &[];
+    fn check(&self) -> Result<(), ApiError> {
+        Ok(())
+    }
+    fn set_updated_at(&mut self, at: String) {
+        self.updated_at = at;
+    }
+}
+
+impl Stored for RingGroup {
+    const TABLE: Table = Table::RingGroups;
+    const KIND: &'static str = "ring group";
+    const PATH: &'static str = "/v1/ring_groups";
+    const EXPANDS: bool = true;
+    const UPDATABLE: &'static [&'static str] = GROUP_KEYS;
+    fn check(&self) -> Result<(), ApiError> {
+        self.check().map_err(|(field, reason)| ApiError::invalid_field(field, reason))
+    }
+    fn set_updated_at(&mut self, at: String) {
+        self.updated_at = at;
+    }
+}
+
+/// One object of the account, or 404 naming its kind.
+async fn fetch<T: Stored>(state: &AppState, scope: &AccountScope, id: &str) -> Result<T, ApiError> {
+    store::load(state.db(), T::TABLE, &scope.account_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(T::KIND, id))
+}
+
+/// The wire form, with `extensions` when asked and applicable.
+async fn render<T: Stored>(
+    state: &AppState,
+    scope: &AccountScope,
+    params: &Params,
+    object: Value,
+) -> Result<Value, ApiError> {
+    if T::EXPANDS { with_extensions(state, scope, params, object).await } else { Ok(object) }
+}
+
+async fn get_object<T: Stored>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
+    let scope = caller.account(&state, false).await?;
+    let object = to_value(&fetch::<T>(&state, &scope, &id).await?);
+    Ok(Json(render::<T>(&state, &scope, &params, object).await?))
+}
+
+async fn list_objects<T: Stored>(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<ListEnvelope<Value>>, ApiError> {
+    let scope = caller.account(&state, false).await?;
+    let (pager, objects) = list_table(&state, &scope, T::TABLE, T::PATH, &params).await?;
+    let mut rendered = Vec::with_capacity(objects.len());
+    for object in objects {
+        rendered.push(render::<T>(&state, &scope, &params, object).await?);
+    }
+    Ok(Json(pager.envelope(rendered, id_of)))
+}
+
+/// Partial update of the `UPDATABLE` keys; the merge is checked whole, then saved.
+async fn update_object<T: Stored>(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    params: Params,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    if T::TABLE == Table::RingGroups {
+        refuse_session_writes(&caller)?;
+    }
+    let scope = caller.account(&state, false).await?;
+    let patch = object(&body)?;
+    let mut merged = to_value(&fetch::<T>(&state, &scope, &id).await?);
+    overlay(&mut merged, patch, T::UPDATABLE);
+    let now = state.clock().now_ms();
+    let mut updated: T = typed(merged)?;
+    updated.set_updated_at(iso(now));
+    updated.check()?;
+    store::save(state.db(), T::TABLE, &scope.account_id, &id, &updated, now, now).await?;
+    Ok(Json(render::<T>(&state, &scope, &params, to_value(&updated)).await?))
 }
 
 /// Adds `extensions` (the list of extensions pointing at the object) when asked.
@@ -608,6 +777,43 @@ pub async fn route_number(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Clock (rest.md §19.2)
+
+/// `{now, frozen}`: the instant schedules are evaluated at, and whether it is frozen.
+async fn clock_reply(state: &AppState) -> Result<Json<Value>, ApiError> {
+    let frozen = store::frozen_schedule_clock(state.db()).await?;
+    let now = frozen.unwrap_or_else(|| state.clock().now());
+    Ok(Json(json!({ "now": iso(now.timestamp_millis()), "frozen": frozen.is_some() })))
+}
+
+pub async fn get_clock(State(state): State<AppState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.require_platform()?;
+    clock_reply(&state).await
+}
+
+/// `{"now": "<RFC 3339>"}` freezes schedule evaluation at that instant (for every account);
+/// `{"now": null}` returns it to real time. Call timestamps keep the real clock
+/// (docs/decisions.md, routing).
+pub async fn set_clock(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require_platform()?;
+    let at = match body.get("now") {
+        Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(
+            chrono::DateTime::parse_from_rfc3339(text)
+                .map_err(|_| ApiError::invalid_field("now", "must be an RFC 3339 time or null"))?
+                .with_timezone(&chrono::Utc),
+        ),
+        _ => return Err(ApiError::invalid_field("now", "is required: an RFC 3339 time or null")),
+    };
+    store::set_schedule_clock(state.db(), at).await?;
+    clock_reply(&state).await
+}
+
+// ---------------------------------------------------------------------------------------------
 // Schedules (rest.md §7)
 
 const SCHEDULE_KEYS: &[&str] = &["name", "timezone", "ranges", "holidays"];
@@ -633,12 +839,6 @@ async fn account_timezone(state: &AppState, account_id: &str) -> Result<String, 
         .and_then(|config| serde_json::from_str::<Value>(&config).ok())
         .and_then(|config| config.get("timezone").and_then(Value::as_str).map(str::to_owned))
         .unwrap_or_else(|| "UTC".to_owned()))
-}
-
-async fn fetch_schedule(state: &AppState, scope: &AccountScope, id: &str) -> Result<Schedule, ApiError> {
-    store::load(state.db(), Table::Schedules, &scope.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("schedule", id))
 }
 
 pub async fn create_schedule(
@@ -683,41 +883,13 @@ pub async fn create_schedule_with_id(
     Ok(to_value(&schedule))
 }
 
-pub async fn get_schedule(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Schedule>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    Ok(Json(fetch_schedule(&state, &scope, &id).await?))
-}
-
-pub async fn update_schedule(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Schedule>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let patch = object(&body)?;
-    let current = fetch_schedule(&state, &scope, &id).await?;
-    let mut merged = to_value(&current);
-    overlay(&mut merged, patch, SCHEDULE_KEYS);
-    let now = state.clock().now_ms();
-    let mut schedule: Schedule = typed(merged)?;
-    schedule.updated_at = iso(now);
-    check_schedule(&schedule)?;
-    store::save(state.db(), Table::Schedules, &scope.account_id, &id, &schedule, now, now).await?;
-    Ok(Json(schedule))
-}
-
 pub async fn delete_schedule(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let scope = caller.account(&state, false).await?;
-    fetch_schedule(&state, &scope, &id).await?;
+    fetch::<Schedule>(&state, &scope, &id).await?;
     let plans: Vec<DialPlan> = store::load_all(state.db(), Table::DialPlans, &scope.account_id).await?;
     if let Some(plan) = plans.iter().find(|plan| plan.references().contains(&id.as_str())) {
         return Err(ApiError::Conflict {
@@ -727,16 +899,6 @@ pub async fn delete_schedule(
     }
     store::remove(state.db(), Table::Schedules, &scope.account_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list_schedules(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<ListEnvelope<Value>>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let (pager, objects) = list_table(&state, &scope, Table::Schedules, "/v1/schedules", &params).await?;
-    Ok(Json(pager.envelope(objects, id_of)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,12 +937,6 @@ async fn validate_plan(
     plan::validate(entry_node, nodes, Some(own_id), &lookup, ReferenceCheck::PrefixOnly).map_err(plan_error)
 }
 
-async fn fetch_plan(state: &AppState, scope: &AccountScope, id: &str) -> Result<DialPlan, ApiError> {
-    store::load(state.db(), Table::DialPlans, &scope.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("dial plan", id))
-}
-
 pub async fn create_plan(
     State(state): State<AppState>,
     caller: Caller,
@@ -799,17 +955,6 @@ pub async fn create_plan(
     Ok(Json(with_extensions(&state, &scope, &params, to_value(&plan)).await?))
 }
 
-pub async fn get_plan(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> Result<Json<Value>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let plan = fetch_plan(&state, &scope, &id).await?;
-    Ok(Json(with_extensions(&state, &scope, &params, to_value(&plan)).await?))
-}
-
 /// Partial: `name`, `entry_node`, `nodes` (replaces the graph); the merge is validated whole.
 pub async fn update_plan(
     State(state): State<AppState>,
@@ -820,7 +965,7 @@ pub async fn update_plan(
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.account(&state, false).await?;
     let body = object(&body)?;
-    let current = fetch_plan(&state, &scope, &id).await?;
+    let current = fetch::<DialPlan>(&state, &scope, &id).await?;
     let name = match body.get("name") {
         None => current.name.clone(),
         name => plan_name(name)?,
@@ -841,7 +986,7 @@ pub async fn delete_plan(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let scope = caller.account(&state, false).await?;
-    fetch_plan(&state, &scope, &id).await?;
+    fetch::<DialPlan>(&state, &scope, &id).await?;
     let in_use = |by: String| ApiError::Conflict {
         code: "dial_plan_in_use",
         message: format!("dial plan {id} is used by {by}"),
@@ -868,35 +1013,11 @@ pub async fn delete_plan(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_plans(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<ListEnvelope<Value>>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let (pager, objects) = list_table(&state, &scope, Table::DialPlans, "/v1/dialplans", &params).await?;
-    let mut plans = Vec::with_capacity(objects.len());
-    for object in objects {
-        plans.push(with_extensions(&state, &scope, &params, object).await?);
-    }
-    Ok(Json(pager.envelope(plans, id_of)))
-}
-
 // ---------------------------------------------------------------------------------------------
 // Ring groups (rest.md §10)
 
 const GROUP_KEYS: &[&str] =
     &["name", "timeout_seconds", "ignore_forwarding", "confirm_external", "timeout_action", "timeout_target"];
-
-fn check_group(group: &RingGroup) -> Result<(), ApiError> {
-    group.check().map_err(|(field, reason)| ApiError::invalid_field(field, reason))
-}
-
-async fn fetch_group(state: &AppState, scope: &AccountScope, id: &str) -> Result<RingGroup, ApiError> {
-    store::load(state.db(), Table::RingGroups, &scope.account_id, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("ring group", id))
-}
 
 pub async fn create_group(
     State(state): State<AppState>,
@@ -915,40 +1036,8 @@ pub async fn create_group(
     overlay(&mut merged, patch, GROUP_KEYS);
     store::stamp(&mut merged, now, now);
     let group: RingGroup = typed(merged)?;
-    check_group(&group)?;
+    Stored::check(&group)?;
     store::save(state.db(), Table::RingGroups, &scope.account_id, &group.id, &group, now, now).await?;
-    Ok(Json(with_extensions(&state, &scope, &params, to_value(&group)).await?))
-}
-
-pub async fn get_group(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> Result<Json<Value>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let group = fetch_group(&state, &scope, &id).await?;
-    Ok(Json(with_extensions(&state, &scope, &params, to_value(&group)).await?))
-}
-
-pub async fn update_group(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-    ApiJson(body): ApiJson<Value>,
-) -> Result<Json<Value>, ApiError> {
-    refuse_session_writes(&caller)?;
-    let scope = caller.account(&state, false).await?;
-    let patch = object(&body)?;
-    let current = fetch_group(&state, &scope, &id).await?;
-    let mut merged = to_value(&current);
-    overlay(&mut merged, patch, GROUP_KEYS);
-    let now = state.clock().now_ms();
-    let mut group: RingGroup = typed(merged)?;
-    group.updated_at = iso(now);
-    check_group(&group)?;
-    store::save(state.db(), Table::RingGroups, &scope.account_id, &id, &group, now, now).await?;
     Ok(Json(with_extensions(&state, &scope, &params, to_value(&group)).await?))
 }
 
@@ -965,20 +1054,6 @@ pub async fn delete_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_groups(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<ListEnvelope<Value>>, ApiError> {
-    let scope = caller.account(&state, false).await?;
-    let (pager, objects) = list_table(&state, &scope, Table::RingGroups, "/v1/ring_groups", &params).await?;
-    let mut groups = Vec::with_capacity(objects.len());
-    for object in objects {
-        groups.push(with_extensions(&state, &scope, &params, object).await?);
-    }
-    Ok(Json(pager.envelope(groups, id_of)))
-}
-
 /// `{extension}` (a `user_`, `dp_` or `va_` id of the account) **or** `{phone_number}` (E.164).
 pub async fn add_member(
     State(state): State<AppState>,
@@ -989,7 +1064,7 @@ pub async fn add_member(
     refuse_session_writes(&caller)?;
     let scope = caller.account(&state, false).await?;
     let body = object(&body)?;
-    let mut group = fetch_group(&state, &scope, &id).await?;
+    let mut group = fetch::<RingGroup>(&state, &scope, &id).await?;
     let extension = text_field(body, "extension")?;
     let phone_number = text_field(body, "phone_number")?;
     match (&extension, &phone_number) {
@@ -1041,7 +1116,7 @@ pub async fn remove_member(
 ) -> Result<StatusCode, ApiError> {
     refuse_session_writes(&caller)?;
     let scope = caller.account(&state, false).await?;
-    let mut group = fetch_group(&state, &scope, &id).await?;
+    let mut group = fetch::<RingGroup>(&state, &scope, &id).await?;
     let before = group.members.len();
     group.members.retain(|member| member.id != member_id);
     if group.members.len() == before {

@@ -201,15 +201,18 @@ pub async fn transcript(
     })))
 }
 
-/// `GET /_ds/media/{token}`: the WAV behind a valid, unexpired token; 404 otherwise (an
+/// `GET /_ds/media/{token}`: the WAV (a voicemail or a call's recording) behind a valid, unexpired token; 404 otherwise (an
 /// expired link looks like a missing one, as on the platform's signed URLs).
 pub async fn media(State(state): State<AppState>, Path(token): Path<String>) -> Result<Response, ApiError> {
     let now = state.clock().now_ms();
     let id = verify_media_token(&token, now).ok_or_else(|| ApiError::not_found("media", "this link"))?;
-    let audio: Option<Vec<u8>> = sqlx::query_scalar("SELECT audio FROM voicemails WHERE id = ?")
-        .bind(&id)
-        .fetch_optional(state.db())
-        .await?;
+    // Voicemails (`vm_…`) and call recordings (keyed by the call's `call_…` id).
+    let sql = if id.starts_with("call_") {
+        "SELECT audio FROM call_recordings WHERE call_id = ?"
+    } else {
+        "SELECT audio FROM voicemails WHERE id = ?"
+    };
+    let audio: Option<Vec<u8>> = sqlx::query_scalar(sql).bind(&id).fetch_optional(state.db()).await?;
     let audio = audio.ok_or_else(|| ApiError::not_found("media", "this link"))?;
     Ok(([(header::CONTENT_TYPE, "audio/wav"), (header::CACHE_CONTROL, "private, max-age=600")], audio)
         .into_response())

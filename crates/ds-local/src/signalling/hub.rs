@@ -34,8 +34,10 @@ use crate::clock::iso;
 use crate::ids;
 
 mod routed;
+mod voice_app;
 
 pub use routed::InboundCall;
+pub use voice_app::{ControlAction, ControlError};
 
 /// Identifies one signalling socket for the hub.
 pub type SessionId = u64;
@@ -154,6 +156,20 @@ enum Input {
     InboundCall {
         call: InboundCall,
         reply: oneshot::Sender<String>,
+    },
+    /// `POST /v1/calls/{id}`: one call-control action (rest.md §13.3).
+    Control {
+        account_id: String,
+        call_id: String,
+        action: ControlAction,
+        reply: oneshot::Sender<Result<(), ControlError>>,
+    },
+    /// A voice app's media socket ended; `heard` is the μ-law audio the app sent.
+    AppSocketClosed {
+        call_id: String,
+        account_id: String,
+        heard: Vec<u8>,
+        by_app: bool,
     },
     /// A timer of a routed call: when it fires (and the routed call is still at `generation`),
     /// `outcome` is what happened to the current routing step.
@@ -292,6 +308,20 @@ impl Hub {
         let (reply, answer) = oneshot::channel();
         self.tx.send(Input::InboundCall { call, reply }).ok()?;
         answer.await.ok()
+    }
+
+    /// Runs one call-control action on a live routed call (rest.md §13.3).
+    pub async fn control(
+        &self,
+        account_id: &str,
+        call_id: &str,
+        action: ControlAction,
+    ) -> Result<(), ControlError> {
+        let (reply, answer) = oneshot::channel();
+        let input =
+            Input::Control { account_id: account_id.to_owned(), call_id: call_id.to_owned(), action, reply };
+        self.tx.send(input).map_err(|_| ControlError::NotFound)?;
+        answer.await.map_err(|_| ControlError::NotFound)?
     }
 
     /// Cuts every live signalling socket of `user_id` as a network failure would; returns how
@@ -501,6 +531,13 @@ impl Actor {
             Input::InboundCall { call, reply } => {
                 let id = self.inbound_call(call, reply).await;
                 tracing::debug!(call_id = %id, "inbound call routed");
+            }
+            Input::Control { account_id, call_id, action, reply } => {
+                let result = self.control(&account_id, &call_id, action).await;
+                let _ = reply.send(result);
+            }
+            Input::AppSocketClosed { call_id, account_id, heard, by_app } => {
+                self.app_socket_closed(&call_id, &account_id, heard, by_app).await;
             }
             Input::RoutedTimer { call_id, generation, outcome } => {
                 if self.routed.get(&call_id).is_some_and(|routed| routed.generation == generation) {
@@ -808,6 +845,37 @@ impl Actor {
         let call = self.calls.get(call_id)?;
         let mine = call.owner == Some(session) || call.ringing.iter().any(|(s, _)| *s == session);
         mine.then_some(call)
+    }
+
+    /// The guard call commands start with: `call_id` must be a call `session` may act on (else
+    /// `call_not_found`) for which `allowed` holds (else a non-fatal `invalid_message` saying
+    /// `refusal`). True when the command may go on.
+    fn may_act(
+        &mut self,
+        session: SessionId,
+        call_id: &str,
+        req_id: Option<String>,
+        refusal: &str,
+        allowed: impl FnOnce(&Call) -> bool,
+    ) -> bool {
+        match self.call_of(session, call_id).map(allowed) {
+            None => {
+                self.not_found(session, call_id, req_id);
+                false
+            }
+            Some(false) => {
+                self.send(session, error_frame(ErrorCode::InvalidMessage, refusal, req_id, Some(call_id)));
+                false
+            }
+            Some(true) => true,
+        }
+    }
+
+    /// Transfers (blind, or the consult step) need the session's own connected call.
+    fn may_transfer(&mut self, session: SessionId, call_id: &str, req_id: Option<String>) -> bool {
+        self.may_act(session, call_id, req_id, "only a connected call can be transferred", |call| {
+            call.owner == Some(session) && call.connected()
+        })
     }
 
     fn not_found(&mut self, session: SessionId, call_id: &str, req_id: Option<String>) {
@@ -1301,28 +1369,7 @@ impl Actor {
             cdr::insert(&self.state, &facts, Some(dialled), now).await;
             cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
         }
-        for session in sessions {
-            match self.media.create_offer().await {
-                Ok((leg, sdp)) => {
-                    self.legs.insert(leg, call_id.clone());
-                    if let Some(call) = self.calls.get_mut(&call_id) {
-                        call.ringing.push((session, leg));
-                    }
-                    self.send(
-                        session,
-                        ServerMessage::CallIncoming {
-                            call_id: call_id.clone(),
-                            from: from.to_owned(),
-                            from_name: from_name.clone(),
-                            to: shown_to.clone(),
-                        },
-                    );
-                    self.send(session, ServerMessage::SdpOffer { call_id: call_id.clone(), sdp });
-                    self.send(session, ServerMessage::IceDone { call_id: call_id.clone() });
-                }
-                Err(error) => tracing::warn!(%call_id, "cannot create an offer: {error}"),
-            }
-        }
+        self.offer_to_sessions(&call_id, sessions).await;
         cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
         if routed.is_none() {
             // A routed leg rings as long as its routing step says (the routed call's timer).
@@ -1332,24 +1379,40 @@ impl Actor {
         Some(call_id)
     }
 
+    /// Rings each session with its own offer leg: `call.incoming` (what the call shows),
+    /// `sdp.offer`, `ice.done` (protocol.md §7.4 parallel ring).
+    async fn offer_to_sessions(&mut self, call_id: &str, sessions: Vec<SessionId>) {
+        for session in sessions {
+            let (leg, sdp) = match self.media.create_offer().await {
+                Ok(offer) => offer,
+                Err(error) => {
+                    tracing::warn!(%call_id, "cannot create an offer: {error}");
+                    continue;
+                }
+            };
+            self.legs.insert(leg, call_id.to_owned());
+            let Some(call) = self.calls.get_mut(call_id) else { return };
+            call.ringing.push((session, leg));
+            let incoming = ServerMessage::CallIncoming {
+                call_id: call_id.to_owned(),
+                from: call.shown_from.clone(),
+                from_name: call.shown_from_name.clone(),
+                to: call.shown_to.clone(),
+            };
+            self.send(session, incoming);
+            self.send(session, ServerMessage::SdpOffer { call_id: call_id.to_owned(), sdp });
+            self.send(session, ServerMessage::IceDone { call_id: call_id.to_owned() });
+        }
+    }
+
     /// `call.answer` (sdp = None) and `sdp.answer` (sdp = Some) of an inbound call.
     async fn answer(&mut self, session: SessionId, call_id: &str, sdp: Option<String>) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, None);
-            return;
-        };
-        if call.kind == Kind::Outbound {
-            self.send(
-                session,
-                error_frame(
-                    ErrorCode::InvalidMessage,
-                    "only an inbound call can be answered",
-                    None,
-                    Some(call_id),
-                ),
-            );
+        if !self.may_act(session, call_id, None, "only an inbound call can be answered", |call| {
+            call.kind != Kind::Outbound
+        }) {
             return;
         }
+        let Some(call) = self.calls.get(call_id) else { return };
         if call.owner.is_some_and(|owner| owner != session) {
             self.not_found(session, call_id, None);
             return;
@@ -1510,20 +1573,9 @@ impl Actor {
     }
 
     async fn reject(&mut self, session: SessionId, call_id: &str, reason: RejectReason) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, None);
-            return;
-        };
-        if call.kind == Kind::Outbound || call.media.is_some() {
-            self.send(
-                session,
-                error_frame(
-                    ErrorCode::InvalidMessage,
-                    "only a ringing inbound call can be rejected",
-                    None,
-                    Some(call_id),
-                ),
-            );
+        if !self.may_act(session, call_id, None, "only a ringing inbound call can be rejected", |call| {
+            call.kind != Kind::Outbound && call.media.is_none()
+        }) {
             return;
         }
         // §16.5: decline → rejected, busy → busy; the caller hears the same.
@@ -1550,36 +1602,19 @@ impl Actor {
     }
 
     async fn hold(&mut self, session: SessionId, call_id: &str) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, None);
-            return;
-        };
-        if call.owner != Some(session) || call.state != CallState::Active || call.held_local {
-            self.send(
-                session,
-                error_frame(
-                    ErrorCode::InvalidMessage,
-                    "only an active call can be held",
-                    None,
-                    Some(call_id),
-                ),
-            );
+        if !self.may_act(session, call_id, None, "only an active call can be held", |call| {
+            call.owner == Some(session) && call.state == CallState::Active && !call.held_local
+        }) {
             return;
         }
         self.set_hold(call_id, true).await;
     }
 
     async fn resume(&mut self, session: SessionId, call_id: &str) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, None);
-            return;
-        };
         // §16.4: only a local hold can be resumed.
-        if call.owner != Some(session) || !call.held_local {
-            self.send(
-                session,
-                error_frame(ErrorCode::InvalidMessage, "the call is not held by you", None, Some(call_id)),
-            );
+        if !self.may_act(session, call_id, None, "the call is not held by you", |call| {
+            call.owner == Some(session) && call.held_local
+        }) {
             return;
         }
         self.set_hold(call_id, false).await;
@@ -1695,22 +1730,10 @@ impl Actor {
     // ---- transfers ------------------------------------------------------------------------
 
     async fn blind_transfer(&mut self, session: SessionId, call_id: &str, destination: &str) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, None);
-            return;
-        };
-        if call.owner != Some(session) || !call.connected() {
-            self.send(
-                session,
-                error_frame(
-                    ErrorCode::InvalidMessage,
-                    "only a connected call can be transferred",
-                    None,
-                    Some(call_id),
-                ),
-            );
+        if !self.may_transfer(session, call_id, None) {
             return;
         }
+        let Some(call) = self.calls.get(call_id) else { return };
         let account_id = call.facts.account_id.clone();
         let far = call.far.clone();
         let target = match self.resolve(&account_id, destination).await {
@@ -1835,20 +1858,7 @@ impl Actor {
         destination: Option<String>,
         sdp: Option<String>,
     ) {
-        let Some(call) = self.call_of(session, call_id) else {
-            self.not_found(session, call_id, req_id);
-            return;
-        };
-        if call.owner != Some(session) || !call.connected() {
-            self.send(
-                session,
-                error_frame(
-                    ErrorCode::InvalidMessage,
-                    "only a connected call can be transferred",
-                    req_id,
-                    Some(call_id),
-                ),
-            );
+        if !self.may_transfer(session, call_id, req_id.clone()) {
             return;
         }
         let (Some(destination), Some(sdp)) = (destination, sdp) else {
@@ -1863,7 +1873,7 @@ impl Actor {
             );
             return;
         };
-        if !call.held_local {
+        if self.calls.get(call_id).is_some_and(|call| !call.held_local) {
             self.set_hold(call_id, true).await;
         }
         self.create(session, req_id, &destination, sdp, None, Some(call_id.to_owned())).await;
@@ -1994,29 +2004,7 @@ impl Actor {
         };
         self.calls.insert(request.call_id.clone(), call);
         let call_id = request.call_id.clone();
-        for session in sessions {
-            match self.media.create_offer().await {
-                Ok((leg, sdp)) => {
-                    self.legs.insert(leg, call_id.clone());
-                    if let Some(call) = self.calls.get_mut(&call_id) {
-                        call.ringing.push((session, leg));
-                    }
-                    let shown_to = self.calls.get(&call_id).map(|c| c.shown_to.clone()).unwrap_or_default();
-                    self.send(
-                        session,
-                        ServerMessage::CallIncoming {
-                            call_id: call_id.clone(),
-                            from: destination.clone(),
-                            from_name: Some("Click-to-call".to_owned()),
-                            to: shown_to,
-                        },
-                    );
-                    self.send(session, ServerMessage::SdpOffer { call_id: call_id.clone(), sdp });
-                    self.send(session, ServerMessage::IceDone { call_id: call_id.clone() });
-                }
-                Err(error) => tracing::warn!(%call_id, "cannot create an offer: {error}"),
-            }
-        }
+        self.offer_to_sessions(&call_id, sessions).await;
         cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
         let generation = self.calls.get_mut(&call_id).map(Call::bump).unwrap_or_default();
         self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);

@@ -64,6 +64,9 @@ pub struct Timers {
     /// clip and menu waits, voicemail lengths): 1 s for real, less so tests of a 25 s
     /// `ring_all_users` do not wait 25 s.
     pub routing_second: Duration,
+    /// How long a control-mode voice app has to take a call (webhook reply and first action,
+    /// rest.md §14.3–14.4: 30 s).
+    pub voice_app_wait: Duration,
 }
 
 impl Default for Timers {
@@ -81,6 +84,7 @@ impl Default for Timers {
             survival_grace: Duration::from_secs(30),
             tick: Duration::from_millis(500),
             routing_second: Duration::from_secs(1),
+            voice_app_wait: Duration::from_secs(30),
         }
     }
 }
@@ -102,6 +106,7 @@ impl Timers {
             survival_grace: Duration::from_secs(8),
             tick: Duration::from_millis(100),
             routing_second: Duration::from_millis(100),
+            voice_app_wait: Duration::from_secs(10),
         }
     }
 }

@@ -46,7 +46,8 @@ pub struct TestCallResponse {
 /// Caller id used when the request names none.
 pub const DEFAULT_TEST_CALLER: &str = "+15005550100";
 
-fn is_plus_one_e164(number: &str) -> bool {
+/// A `+1` E.164 number: what sandbox numbers (test callers, ordered DIDs) must be.
+pub fn is_plus_one_e164(number: &str) -> bool {
     number
         .strip_prefix("+1")
         .is_some_and(|digits| digits.len() == 10 && digits.bytes().all(|b| b.is_ascii_digit()))

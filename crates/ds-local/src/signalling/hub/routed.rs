@@ -16,6 +16,7 @@ use ds_routing::{CallOutcome, Outcome as Walk, Step, Walker};
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::voice_app::AppCall;
 use super::{Actor, Far, Input, Ring};
 use crate::ids;
 use crate::routing;
@@ -55,7 +56,7 @@ pub struct InboundCall {
 /// One routed call in the hub.
 pub(super) struct Routed {
     pub(super) facts: Facts,
-    walker: Walker,
+    pub(super) walker: Walker,
     /// Bumped on every step: a timer for an older step is stale.
     pub(super) generation: u64,
     /// Legs ringing for the current `RingUsers` step.
@@ -70,10 +71,14 @@ pub(super) struct Routed {
     voicemail: Option<Duration>,
     /// The mailbox being recorded into, once a voicemail step started.
     mailbox: Option<String>,
+    /// The control-mode voice app holding the call, once handed over.
+    pub(super) app: Option<AppCall>,
+    /// Schedules are evaluated at this instant when `POST /_ds/clock` froze them.
+    pub(super) frozen_clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Actor {
-    /// Routes a new inbound call; replies with its id at once and walks on.
+    /// Routes a new inbound call; replies with its id once its row exists, and walks on.
     pub(super) async fn inbound_call(
         &mut self,
         request: InboundCall,
@@ -81,7 +86,9 @@ impl Actor {
     ) -> String {
         let now = self.now();
         let call_id = ids::new_id("call", now);
-        let _ = reply.send(call_id.clone());
+        let reply = move |id: &str| {
+            let _ = reply.send(id.to_owned());
+        };
         let mut facts = Facts {
             call_id: call_id.clone(),
             account_id: request.account_id.clone(),
@@ -93,30 +100,31 @@ impl Actor {
             to_label: None,
             did: None,
         };
-        let dispatch = routing::route_inbound(
-            &self.state,
-            &request.account_id,
-            &request.to_number,
-            self.state.clock().now(),
-        )
-        .await;
+        // Schedules follow `POST /_ds/clock` when it froze them, for the whole walk.
+        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
+        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
+        let dispatch =
+            routing::route_inbound(&self.state, &request.account_id, &request.to_number, schedule_now).await;
         let (did, user, walker, first) = match dispatch {
             Ok(Dispatch::Routed { did, user, walker, first }) => (did, user, walker, first),
             Ok(Dispatch::Dropped { did, outcome }) => {
                 // rest.md §6.3 [open]: rejected silently, no `call.incoming`.
                 facts.did = Some(did);
                 cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                reply(&call_id);
                 cdr::ended(&self.state, &facts, now, Outcome::Walked(outcome)).await;
                 return call_id;
             }
             Ok(Dispatch::UnknownNumber { outcome }) => {
                 cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                reply(&call_id);
                 cdr::ended(&self.state, &facts, now, Outcome::Walked(outcome)).await;
                 return call_id;
             }
             Err(error) => {
                 tracing::warn!(%call_id, %error, "cannot read the routing configuration");
                 cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                reply(&call_id);
                 cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
                 return call_id;
             }
@@ -125,6 +133,7 @@ impl Actor {
         // rest.md §17.5: `user` on call.incoming only when the DID routes straight to a user.
         facts.user_id = user;
         cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+        reply(&call_id);
         cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
         self.routed.insert(
             call_id.clone(),
@@ -139,6 +148,8 @@ impl Actor {
                 talk: request.talk,
                 voicemail: request.voicemail,
                 mailbox: None,
+                app: None,
+                frozen_clock,
             },
         );
         if let Some(after) = request.give_up_after {
@@ -221,10 +232,14 @@ impl Actor {
                     None
                 }
                 Step::ConnectVoiceApp { voice_app } => {
-                    tracing::info!(%call_id, %voice_app, "voice apps do not take calls in ds-local yet");
-                    Some(Walk::Failed)
+                    let voice_app = voice_app.clone();
+                    self.connect_voice_app(call_id, generation, &voice_app).await
                 }
-                Step::NotifyVoiceApp { .. } => Some(Walk::Completed),
+                Step::NotifyVoiceApp { voice_app } => {
+                    let voice_app = voice_app.clone();
+                    self.notify_voice_app(call_id, &voice_app).await;
+                    Some(Walk::Completed)
+                }
                 Step::Voicemail { mailbox } => {
                     let mailbox = mailbox.clone();
                     self.start_voicemail(call_id, generation, &mailbox).await
@@ -249,9 +264,10 @@ impl Actor {
     }
 
     /// Tells the walker what happened; a refused outcome ends the call as failed.
-    fn feed(&mut self, call_id: &str, outcome: Walk) -> Option<Step> {
-        let now = self.state.clock().now();
+    pub(super) fn feed(&mut self, call_id: &str, outcome: Walk) -> Option<Step> {
+        let real_now = self.state.clock().now();
         let routed = self.routed.get_mut(call_id)?;
+        let now = routed.frozen_clock.unwrap_or(real_now);
         match routed.walker.on_outcome(outcome, now) {
             Ok(step) => Some(step),
             Err(error) => {
@@ -300,7 +316,7 @@ impl Actor {
     }
 
     /// A media node answered the network leg (`answered_at` without `connected_at`).
-    async fn network_answer(&mut self, call_id: &str) {
+    pub(super) async fn network_answer(&mut self, call_id: &str) {
         let now = self.now();
         cdr::network_answered(&self.state, call_id, now).await;
     }
@@ -388,13 +404,16 @@ impl Actor {
         }
         match outcome.status {
             ds_routing::CallStatus::Completed => {
-                // Connected to a simulated party (an external number): it talks, then the
-                // caller hangs up.
+                // Connected to a simulated party (an external number) or to an attached voice
+                // app: they talk, then the caller hangs up. Only a party is a person answering.
                 let facts = routed.facts.clone();
                 let talk = routed.talk.unwrap_or(DEFAULT_TALK);
-                let now = self.now();
-                cdr::answered(&self.state, &facts, now).await;
-                self.routed_after(call_id, ANY_GENERATION, Walk::Hangup, talk);
+                let generation = routed.generation;
+                if routed.app.is_none() {
+                    let now = self.now();
+                    cdr::answered(&self.state, &facts, now).await;
+                }
+                self.routed_after(call_id, generation, Walk::Hangup, talk);
             }
             ds_routing::CallStatus::Voicemail => self.voicemail_left(call_id, outcome).await,
             _ => self.finish_routed(call_id, Outcome::Walked(outcome)).await,
@@ -446,7 +465,10 @@ impl Actor {
     /// Ends the routed call: ringing legs stop, a connected leg hangs up, the row is written.
     pub(super) async fn finish_routed(&mut self, call_id: &str, outcome: Outcome) {
         self.stop_ringing(call_id, EndReason::Hangup).await;
-        let Some(routed) = self.routed.remove(call_id) else { return };
+        let Some(mut routed) = self.routed.remove(call_id) else { return };
+        if let Some(app) = &mut routed.app {
+            app.detach();
+        }
         if let Some(leg) = routed.connected {
             self.end_call(&leg, EndReason::Hangup, Outcome::Completed, None).await;
         }

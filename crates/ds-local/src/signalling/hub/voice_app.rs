@@ -1,0 +1,400 @@
+//! Voice apps taking routed calls (rest.md §14): the `call.received` / `call.notify` webhooks,
+//! call control (`attach`, `transfer`) and the media WebSocket to the app (rest.md §14.5).
+//!
+//! State machine (rest.md §14.4): the hand-over answers the network leg and POSTs
+//! `call.received` (signed with the app's secret) from a spawned task, so the hub keeps serving
+//! the app's `POST /v1/calls/{id}` while the webhook is open. A non-2xx reply, a delivery
+//! failure or no action within `Timers::voice_app_wait` is `Failed` (the plan's fallback). An
+//! `attach` opens the socket (ds-local is the client): `begin`, then the caller's audio as
+//! μ-law 8 kHz frames every 20 ms; the app's `audio` frames are kept as what the caller heard
+//! and stored as the call's recording when the socket ends. `transfer` ends the socket
+//! (`end{call_ended}`) and dispatches the call to the target.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ds_media::{RECORDING_RATE, Recording, Source};
+use ds_routing::Outcome as Walk;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use super::{Actor, Input};
+use crate::AppState;
+use crate::clock::iso;
+use crate::routing;
+use crate::signalling::cdr::{self, Outcome};
+use crate::voicemail::media_path;
+
+/// A `POST /v1/calls/{id}` action (rest.md §13.3), validated by REST.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControlAction {
+    Attach { url: String },
+    Transfer { target: String },
+}
+
+/// Why a control action was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ControlError {
+    #[error("no such call")]
+    NotFound,
+    #[error("the call has ended")]
+    NotActive,
+    #[error("a media session is already open")]
+    AlreadyAttached,
+    #[error("the call is not held by a control-mode voice app")]
+    NotControllable,
+    #[error("{0}")]
+    InvalidTarget(String),
+}
+
+/// Frames of the media socket.
+const FRAME: Duration = Duration::from_millis(20);
+const FRAME_BYTES: usize = 160;
+/// What the caller heard from the app, at most (rest.md §14.5 [open]: 60 s FIFO).
+const MAX_HEARD_BYTES: usize = 60 * RECORDING_RATE as usize;
+
+/// A voice app holding a routed call.
+pub(super) struct AppCall {
+    pub(super) app_id: String,
+    /// Stops the media socket (sends `end{call_ended}` and closes) once attached.
+    stop: Option<mpsc::UnboundedSender<()>>,
+}
+
+impl AppCall {
+    /// Ends the media socket, if any.
+    pub(super) fn detach(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+struct AppRow {
+    url: String,
+    secret: String,
+    active: bool,
+}
+
+async fn load_app(state: &AppState, account_id: &str, app_id: &str) -> Option<AppRow> {
+    let row: Option<(String, String, String)> =
+        sqlx::query_as("SELECT url, secret, status FROM voice_apps WHERE account_id = ? AND id = ?")
+            .bind(account_id)
+            .bind(app_id)
+            .fetch_optional(state.db())
+            .await
+            .ok()
+            .flatten();
+    row.map(|(url, secret, status)| AppRow { url, secret, active: status == "active" })
+}
+
+/// POSTs a voice-app webhook (rest.md §14.3); true on a 2xx within `timeout`.
+async fn deliver(url: &str, secret: &str, account_id: &str, body: &Value, timeout: Duration) -> bool {
+    let body = body.to_string();
+    let now = chrono::Utc::now().timestamp();
+    let client = match reqwest::Client::builder().timeout(timeout).build() {
+        Ok(client) => client,
+        Err(_) => return false,
+    };
+    let sent = client
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("X-DialStack-Signature", crate::webhooks::signature_header(secret, now, body.as_bytes()))
+        .header("X-DialStack-Account-Id", account_id)
+        .header("User-Agent", "ds-local-voice-apps/0.1")
+        .body(body)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => response.status().is_success(),
+        Err(error) => {
+            tracing::info!(%url, %error, "voice-app webhook not delivered");
+            false
+        }
+    }
+}
+
+impl Actor {
+    fn app_webhook_body(&self, call_id: &str, event: &str, app_id: &str) -> Option<(String, Value)> {
+        let routed = self.routed.get(call_id)?;
+        let facts = &routed.facts;
+        let body = json!({
+            "event": event, "call_id": call_id, "account_id": facts.account_id, "voice_app_id": app_id,
+            "from_number": facts.from_number, "from_name": facts.from_name, "to_number": facts.to_number,
+            "call": { "id": call_id, "direction": "inbound", "from_number": facts.from_number,
+                      "from_name": facts.from_name, "to_number": facts.to_number },
+            "timestamp": iso(self.now()),
+        });
+        Some((facts.account_id.clone(), body))
+    }
+
+    /// A `ConnectVoiceApp` step: answer, hand over with `call.received`, wait for an action.
+    pub(super) async fn connect_voice_app(
+        &mut self,
+        call_id: &str,
+        generation: u64,
+        app_id: &str,
+    ) -> Option<Walk> {
+        let (account_id, body) = self.app_webhook_body(call_id, "call.received", app_id)?;
+        let Some(app) = load_app(&self.state, &account_id, app_id).await.filter(|app| app.active) else {
+            return Some(Walk::Failed);
+        };
+        self.network_answer(call_id).await;
+        if let Some(routed) = self.routed.get_mut(call_id) {
+            routed.app = Some(AppCall { app_id: app_id.to_owned(), stop: None });
+        }
+        let wait = self.timers.voice_app_wait;
+        let tx = self.tx.clone();
+        let call = call_id.to_owned();
+        tokio::spawn(async move {
+            if !deliver(&app.url, &app.secret, &account_id, &body, wait).await {
+                let _ = tx.send(Input::RoutedTimer { call_id: call, generation, outcome: Walk::Failed });
+            }
+        });
+        // No action within the wait → the hand-over failed (rest.md §14.4 [open]).
+        self.routed_after(call_id, generation, Walk::Failed, wait);
+        None
+    }
+
+    /// A `NotifyVoiceApp` step: `call.notify`, fire and forget; the plan moves on at once.
+    pub(super) async fn notify_voice_app(&mut self, call_id: &str, app_id: &str) {
+        let Some((account_id, body)) = self.app_webhook_body(call_id, "call.notify", app_id) else { return };
+        let Some(app) = load_app(&self.state, &account_id, app_id).await.filter(|app| app.active) else {
+            return;
+        };
+        let wait = self.timers.voice_app_wait;
+        tokio::spawn(async move {
+            deliver(&app.url, &app.secret, &account_id, &body, wait).await;
+        });
+    }
+
+    /// `POST /v1/calls/{id}` for one action.
+    pub(super) async fn control(
+        &mut self,
+        account_id: &str,
+        call_id: &str,
+        action: ControlAction,
+    ) -> Result<(), ControlError> {
+        let Some(routed) = self.routed.get(call_id).filter(|routed| routed.facts.account_id == account_id)
+        else {
+            let ended: Option<Option<String>> =
+                sqlx::query_scalar("SELECT status FROM calls WHERE id = ? AND account_id = ?")
+                    .bind(call_id)
+                    .bind(account_id)
+                    .fetch_optional(self.state.db())
+                    .await
+                    .ok()
+                    .flatten();
+            return Err(match ended {
+                Some(Some(_)) => ControlError::NotActive,
+                // Live calls that did not come through routing are not controllable here.
+                Some(None) => ControlError::NotControllable,
+                None => ControlError::NotFound,
+            });
+        };
+        match action {
+            ControlAction::Attach { url } => {
+                let Some(app) = &routed.app else { return Err(ControlError::NotControllable) };
+                if app.stop.is_some() {
+                    return Err(ControlError::AlreadyAttached);
+                }
+                let app_id = app.app_id.clone();
+                let stop = self.open_media_socket(call_id, &url, &app_id);
+                if let Some(app) = self.routed.get_mut(call_id).and_then(|routed| routed.app.as_mut()) {
+                    app.stop = Some(stop);
+                }
+                if self.routed.get(call_id).is_some_and(|routed| routed.walker.finished().is_none())
+                    && let Some(step) = self.feed(call_id, Walk::Answered)
+                {
+                    Box::pin(self.perform(call_id, step)).await;
+                }
+                Ok(())
+            }
+            ControlAction::Transfer { target } => self.transfer_routed(call_id, &target).await,
+        }
+    }
+
+    /// Blind transfer of a routed call (rest.md §13.3): the app's socket ends, the call is
+    /// dispatched to `target` (an extension number or a routing-target id) with a fresh walk.
+    async fn transfer_routed(&mut self, call_id: &str, target: &str) -> Result<(), ControlError> {
+        let Some(facts) = self.routed.get(call_id).map(|routed| routed.facts.clone()) else {
+            return Err(ControlError::NotFound);
+        };
+        let resolved = if ds_routing::TargetKind::of(target).is_some() {
+            Some(target.to_owned())
+        } else {
+            routing::resolve_extension(&self.state, &facts.account_id, target).await.ok().flatten()
+        };
+        let Some(resolved) = resolved else {
+            return Err(ControlError::InvalidTarget(format!(
+                "{target} is neither an extension of the account nor a routing-target id"
+            )));
+        };
+        let now = routing::schedule_now(&self.state).await;
+        let (walker, first) = routing::route_target(&self.state, &facts.account_id, &resolved, now)
+            .await
+            .map_err(|error| ControlError::InvalidTarget(error.to_string()))?;
+        if let Some(routed) = self.routed.get_mut(call_id) {
+            if let Some(mut app) = routed.app.take() {
+                app.detach();
+            }
+            routed.walker = walker;
+        }
+        cdr::publish(
+            &self.state,
+            &facts,
+            "call.transfer",
+            json!({ "transfer_type": "blind", "transferred_to": target, "related_call_id": null }),
+        )
+        .await;
+        Box::pin(self.perform(call_id, first)).await;
+        Ok(())
+    }
+
+    /// Starts the media socket task; returns the handle that stops it.
+    fn open_media_socket(&self, call_id: &str, url: &str, app_id: &str) -> mpsc::UnboundedSender<()> {
+        let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let account_id = self.routed.get(call_id).map(|r| r.facts.account_id.clone()).unwrap_or_default();
+        let begin = json!({
+            "event": "begin", "call_id": call_id, "account_id": account_id, "voice_app_id": app_id,
+            "audio_format": { "encoding": "audio/x-mulaw", "sample_rate": 8000, "channels": 1 },
+        });
+        let tx = self.tx.clone();
+        let call = call_id.to_owned();
+        let url = url.to_owned();
+        tokio::spawn(async move {
+            let (heard, by_app) = media_socket(&url, &account_id, begin, stop_rx).await;
+            let _ = tx.send(Input::AppSocketClosed { call_id: call, account_id, heard, by_app });
+        });
+        stop_tx
+    }
+
+    /// The app's media socket ended: what the caller heard becomes the call's recording; if
+    /// the app closed it, the call ends (ds-local does not wait for a re-attach).
+    pub(super) async fn app_socket_closed(
+        &mut self,
+        call_id: &str,
+        account_id: &str,
+        heard: Vec<u8>,
+        by_app: bool,
+    ) {
+        if !heard.is_empty() {
+            self.store_call_recording(call_id, account_id, &heard).await;
+        }
+        let still_attached = self
+            .routed
+            .get(call_id)
+            .and_then(|routed| routed.app.as_ref())
+            .is_some_and(|app| app.stop.is_some());
+        if by_app && still_attached {
+            self.finish_routed(call_id, Outcome::Completed).await;
+        }
+    }
+
+    async fn store_call_recording(&self, call_id: &str, account_id: &str, heard: &[u8]) {
+        let recording = Recording::from_mulaw(heard);
+        let audio = recording.to_wav();
+        let now = self.now();
+        let duration = (recording.duration_ms() / 1000) as i64;
+        let stored = sqlx::query(
+            "INSERT OR REPLACE INTO call_recordings (call_id, account_id, duration_seconds, audio, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(call_id)
+        .bind(account_id)
+        .bind(duration)
+        .bind(&audio)
+        .bind(now)
+        .execute(self.state.db())
+        .await;
+        if let Err(error) = stored {
+            tracing::warn!(%call_id, %error, "cannot store the call recording");
+            return;
+        }
+        let (url, expires) = media_path(call_id, now);
+        let data = json!({
+            "call_id": call_id, "download_url": url, "recording_url": url, "expires_at": iso(expires),
+            "duration_seconds": duration, "file_size_bytes": audio.len(),
+        });
+        if let Err(error) = self.state.events().publish(account_id, "recording.available", data).await {
+            tracing::warn!(%call_id, %error, "cannot publish recording.available");
+        }
+    }
+}
+
+/// Runs one attach session (rest.md §14.5) until the call side stops it or the app closes it.
+/// Returns what the app sent (μ-law) and whether the app ended the session.
+async fn media_socket(
+    url: &str,
+    account_id: &str,
+    begin: Value,
+    mut stop: mpsc::UnboundedReceiver<()>,
+) -> (Vec<u8>, bool) {
+    let mut heard = Vec::new();
+    let Ok(mut request) = url.into_client_request() else { return (heard, true) };
+    if let Ok(value) = "ds-local-voice-apps/0.1".parse() {
+        request.headers_mut().insert("User-Agent", value);
+    }
+    if let Ok(value) = account_id.parse() {
+        request.headers_mut().insert("X-DialStack-Account-Id", value);
+    }
+    let connected =
+        tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(request)).await;
+    let Ok(Ok((mut socket, _))) = connected else {
+        tracing::info!(%url, "cannot open the voice app's media socket");
+        return (heard, true);
+    };
+    if socket.send(Message::text(begin.to_string())).await.is_err() {
+        return (heard, true);
+    }
+    // The simulated caller's voice: one second of its tone, looped (440 Hz has whole cycles
+    // in a second at 8 kHz, so the loop is seamless).
+    let caller = Recording::of_source(&Source::Tone { freq_hz: 440.0 }, 1_000).to_mulaw();
+    let mut offset = 0usize;
+    let mut timestamp = 0u64;
+    let mut ticks = tokio::time::interval(FRAME);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                let frame: Vec<u8> = (0..FRAME_BYTES).map(|i| caller[(offset + i) % caller.len()]).collect();
+                offset = (offset + FRAME_BYTES) % caller.len();
+                let audio = json!({ "event": "audio", "timestamp": timestamp, "payload": BASE64.encode(frame) });
+                timestamp += 20;
+                if socket.send(Message::text(audio.to_string())).await.is_err() {
+                    return (heard, true);
+                }
+            }
+            message = socket.next() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else { continue };
+                    match frame["event"].as_str() {
+                        Some("audio") => {
+                            if let Some(bytes) = frame["payload"].as_str().and_then(|p| BASE64.decode(p).ok()) {
+                                heard.extend_from_slice(&bytes);
+                                if heard.len() > MAX_HEARD_BYTES {
+                                    heard.drain(..heard.len() - MAX_HEARD_BYTES);
+                                }
+                            }
+                        }
+                        // ds-local extension (rest.md §14.5 [open]): flush what is queued.
+                        Some("clear") => {}
+                        _ => {}
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return (heard, true),
+                Some(Ok(_)) => {}
+            },
+            _ = stop.recv() => {
+                let end = json!({ "event": "end", "reason": "call_ended" });
+                let _ = socket.send(Message::text(end.to_string())).await;
+                let _ = socket.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })).await;
+                return (heard, false);
+            }
+        }
+    }
+}
