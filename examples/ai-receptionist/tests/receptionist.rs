@@ -1,0 +1,153 @@
+//! The receptionist against a real ds-local on 127.0.0.1: a number routed to the voice app, a
+//! simulated caller, the greeting heard by the caller and the caller recorded by the app.
+
+use std::time::Duration;
+
+use ds_local::signalling::{SignallingConfig, Timers};
+use ds_local::{AppState, Config};
+use ds_media::{RECORDING_RATE, Recording};
+use serde_json::{Value, json};
+
+const KEY: &str = "sk_test_local";
+
+fn power(samples: &[i16], freq: f32) -> f32 {
+    let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for &x in samples {
+        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
+}
+
+struct Api {
+    base: String,
+    account: Option<String>,
+}
+
+impl Api {
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request =
+            reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(KEY);
+        if let Some(account) = &self.account {
+            request = request.header("DialStack-Account", account);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+}
+
+#[tokio::test]
+async fn a_caller_routed_to_the_receptionist_hears_the_greeting_and_is_recorded() {
+    // ds-local with signalling, on 127.0.0.1.
+    let state = AppState::open(Config::in_memory()).await.unwrap();
+    let timers = Timers { routing_second: Duration::from_millis(50), ..Timers::default() };
+    ds_local::signalling::attach(&state, SignallingConfig { media_ip: [127, 0, 0, 1].into(), timers })
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let platform = ds_local::app(state.clone());
+    tokio::spawn(async move { axum::serve(listener, platform).await.unwrap() });
+    let mut api = Api { base: base.clone(), account: None };
+    let account =
+        api.call(reqwest::Method::POST, "/v1/accounts", Some(json!({ "email": "front@clinic.test" }))).await;
+    api.account = Some(account["id"].as_str().unwrap().to_owned());
+
+    // The receptionist on its own port, registered as a voice app.
+    let app_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app_addr = app_listener.local_addr().unwrap();
+    let app = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/voice-apps",
+            Some(json!({ "name": "AI receptionist", "url": format!("http://{app_addr}/webhook") })),
+        )
+        .await;
+    let recordings = tempfile::tempdir().unwrap();
+    let config = ai_receptionist::Config {
+        api_base: base.clone(),
+        api_key: KEY.to_owned(),
+        secret: app["secret"].as_str().unwrap().to_owned(),
+        public_ws: format!("ws://{app_addr}"),
+        recordings: recordings.path().to_owned(),
+    };
+    tokio::spawn(async move { axum::serve(app_listener, ai_receptionist::router(config)).await.unwrap() });
+
+    // A number that goes straight to the receptionist, and a caller who talks for 2 s.
+    api.call(
+        reqwest::Method::POST,
+        "/v1/phone-number-orders",
+        Some(json!({ "phone_numbers": ["+16175550142"] })),
+    )
+    .await;
+    let numbers = api.call(reqwest::Method::GET, "/v1/phone-numbers", None).await;
+    let did = numbers["data"][0]["id"].as_str().unwrap();
+    api.call(
+        reqwest::Method::POST,
+        &format!("/v1/phone-numbers/{did}/route"),
+        Some(json!({ "routing_target": app["id"] })),
+    )
+    .await;
+    let call = api
+        .call(
+            reqwest::Method::POST,
+            "/v1/test_helpers/calls",
+            Some(json!({ "to_number": "+16175550142", "from_number": "+16195550177", "scenario": { "talk_seconds": 2 } })),
+        )
+        .await;
+    let call_id = call["id"].as_str().unwrap().to_owned();
+
+    // The call ends completed; the app wrote the caller's audio (the simulated caller's tone).
+    let path = recordings.path().join(format!("{call_id}.wav"));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !path.exists() {
+        assert!(tokio::time::Instant::now() < deadline, "the app never wrote {}", path.display());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let row = api.call(reqwest::Method::GET, &format!("/v1/calls/{call_id}"), None).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    let caller = Recording::from_wav(&std::fs::read(&path).unwrap()).expect("a WAV");
+    assert!(caller.duration_ms() >= 1_500, "{} ms recorded", caller.duration_ms());
+    assert!(power(&caller.samples, 440.0) > 20.0 * power(&caller.samples, 660.0), "the caller's 440 Hz");
+
+    // What the caller heard: the greeting's two notes, from ds-local's call recording.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let download = loop {
+        let events = state.events().replay(api.account.as_deref().unwrap(), 0, 1000).await.unwrap();
+        if let Some(event) = events.iter().find(|e| e.event_type == "recording.available") {
+            break event.data["download_url"].as_str().unwrap().to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no recording.available");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let wav = reqwest::get(format!("{base}{download}")).await.unwrap().bytes().await.unwrap();
+    let heard = Recording::from_wav(&wav).expect("a WAV");
+    let (first, second) = heard.samples.split_at(heard.samples.len().min(3_200));
+    assert!(power(first, 660.0) > 10.0 * power(first, 880.0), "the greeting opens at 660 Hz");
+    assert!(power(second, 880.0) > 10.0 * power(second, 660.0), "and closes at 880 Hz");
+}
+
+#[test]
+fn a_webhook_signature_is_checked_against_the_secret_and_the_clock() {
+    use hmac_check::sign;
+    let header = sign("whsec_test", 1_000, b"{}");
+    assert!(ai_receptionist::signature_is_valid("whsec_test", &header, b"{}", 1_000));
+    assert!(!ai_receptionist::signature_is_valid("whsec_other", &header, b"{}", 1_000));
+    assert!(!ai_receptionist::signature_is_valid("whsec_test", &header, b"{ }", 1_000));
+    assert!(!ai_receptionist::signature_is_valid("whsec_test", &header, b"{}", 1_301));
+    assert!(!ai_receptionist::signature_is_valid("whsec_test", "t=1000,v1=zz", b"{}", 1_000));
+}
+
+mod hmac_check {
+    /// Signs like the platform does (ds-local's own signer).
+    pub fn sign(secret: &str, at: i64, body: &[u8]) -> String {
+        ds_local::webhooks::signature_header(secret, at, body)
+    }
+}
