@@ -84,6 +84,24 @@ async fn demo_user(name: &str) -> (String, String) {
     panic!("ds-local runs without the demo user {name}; start it with --demo");
 }
 
+/// (user id, account id) of a demo-account user only these tests ring, created on first use, so
+/// no softphone test of another file (Alice, Bob) ever sees these calls.
+async fn tester() -> (String, String) {
+    const NAME: &str = "Component Tester";
+    let (_, account) = demo_user("Alice").await;
+    let users = platform("GET", "/v1/users?limit=100", Some(&account), None).await;
+    let found =
+        users["data"].as_array().expect("a list envelope").iter().find(|u| u["name"] == NAME).cloned();
+    let user = match found {
+        Some(user) => user,
+        None => {
+            let body = serde_json::json!({ "name": NAME, "email": "component.tester@example.test" });
+            platform("POST", "/v1/users", Some(&account), Some(body)).await
+        }
+    };
+    (user["id"].as_str().expect("users have ids").to_owned(), account)
+}
+
 async fn account_secret(account: &str) -> String {
     let body =
         serde_json::json!({ "account": account, "components": { "call_history": { "enabled": true } } });
@@ -208,7 +226,7 @@ async fn history_without_a_credential_says_so_in_spanish() {
 
 #[wasm_bindgen_test]
 async fn history_is_empty_for_an_unused_number_then_shows_a_new_call_live_as_missed() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let number = unique_number();
     let link = linked(&account).await;
     let parent = container();
@@ -224,7 +242,7 @@ async fn history_is_empty_for_an_unused_number_then_shows_a_new_call_live_as_mis
     assert_eq!(text_of(&parent, "[data-state=empty]"), "No calls yet.");
 
     // Live: the call appears without any reload, then turns into a missed call when it ends.
-    let call_id = ring(&alice, &account, &number, "JANE ROE").await;
+    let call_id = ring(&user, &account, &number, "JANE ROE").await;
     wait_for("the new row", 10_000.0, || count(&parent, "[part=history-row]") == 1).await;
     let row = query(&parent, "[part=history-row]").unwrap();
     assert_eq!(row.get_attribute("data-call-id").as_deref(), Some(call_id.as_str()));
@@ -245,10 +263,10 @@ async fn history_is_empty_for_an_unused_number_then_shows_a_new_call_live_as_mis
 
 #[wasm_bindgen_test]
 async fn history_pages_with_load_more_and_renders_only_the_visible_window() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let number = unique_number();
     for _ in 0..3 {
-        ring(&alice, &account, &number, "PAGER").await;
+        ring(&user, &account, &number, "PAGER").await;
     }
     let link = linked(&account).await;
     let parent = container();
@@ -269,11 +287,11 @@ async fn history_pages_with_load_more_and_renders_only_the_visible_window() {
 
 #[wasm_bindgen_test]
 async fn a_long_history_keeps_only_the_rows_in_view_in_the_dom_and_scrolls_to_the_end() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let number = unique_number();
     const CALLS: usize = 60;
     for _ in 0..CALLS {
-        ring(&alice, &account, &number, "MANY").await;
+        ring(&user, &account, &number, "MANY").await;
     }
     // The element's stylesheet gives the scroller its height and rows their fixed height.
     let document = web_sys::window().unwrap().document().unwrap();
@@ -311,7 +329,7 @@ async fn a_long_history_keeps_only_the_rows_in_view_in_the_dom_and_scrolls_to_th
 
 #[wasm_bindgen_test]
 async fn screen_pop_waits_then_shows_the_caller_applies_the_lookup_and_closes_when_the_call_ends() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let number = unique_number();
     let link = linked(&account).await;
     let parent = container();
@@ -348,7 +366,7 @@ async fn screen_pop_waits_then_shows_the_caller_applies_the_lookup_and_closes_wh
     assert!(stream_link.stream_open(), "the pop listens to the account's events");
     sleep(500).await; // let the EventSource connect before ringing
 
-    let call_id = ring(&alice, &account, &number, "JANE ROE").await;
+    let call_id = ring(&user, &account, &number, "JANE ROE").await;
     wait_for("the caller", 10_000.0, || text_of(&parent, "[data-testid=caller-primary]") == "JANE ROE").await;
     assert_eq!(asked.borrow()[0].number, number);
     assert_eq!(asked.borrow()[0].call_id.as_deref(), Some(call_id.as_str()));
@@ -367,7 +385,7 @@ async fn screen_pop_waits_then_shows_the_caller_applies_the_lookup_and_closes_wh
 
 #[wasm_bindgen_test]
 async fn a_lookup_that_answers_after_the_user_dismissed_is_not_applied() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let number = unique_number();
     let link = linked(&account).await;
     let parent = container();
@@ -381,7 +399,7 @@ async fn a_lookup_that_answers_after_the_user_dismissed_is_not_applied() {
         view! { <ScreenPop link=link locale=Signal::stored(Locale::En) history_limit=Signal::stored(0u32) lookup=lookup /> }
     });
     sleep(500).await;
-    ring(&alice, &account, &number, "RACER").await;
+    ring(&user, &account, &number, "RACER").await;
     wait_for("the caller", 10_000.0, || text_of(&parent, "[data-testid=caller-primary]") == "RACER").await;
     let dismiss = parent.query_selector_all(".ds-actions button").unwrap();
     let dismiss: web_sys::HtmlElement = dismiss.item(dismiss.length() - 1).unwrap().unchecked_into();
@@ -400,7 +418,7 @@ async fn a_lookup_that_answers_after_the_user_dismissed_is_not_applied() {
 
 #[wasm_bindgen_test]
 async fn dialer_explains_a_missing_user_and_a_refused_destination() {
-    let (_, account) = demo_user("Alice").await;
+    let (_, account) = tester().await;
     let link = linked(&account).await;
     let parent = container();
     let user = RwSignal::new(None::<String>);
@@ -432,7 +450,7 @@ async fn dialer_explains_a_missing_user_and_a_refused_destination() {
 
 #[wasm_bindgen_test]
 async fn dialer_places_a_click_to_call_and_shows_progress() {
-    let (alice, account) = demo_user("Alice").await;
+    let (user, account) = tester().await;
     let link = linked(&account).await;
     let parent = container();
     let started = Rc::new(RefCell::new(Vec::<(String, String)>::new()));
@@ -447,7 +465,7 @@ async fn dialer_places_a_click_to_call_and_shows_progress() {
     });
     let _mount = leptos::mount::mount_to(parent.clone(), move || {
         view! {
-            <Dialer link=link locale=Signal::stored(Locale::Es) user_id=Signal::stored(Some(alice))
+            <Dialer link=link locale=Signal::stored(Locale::Es) user_id=Signal::stored(Some(user))
                 before_call=before_call on_started=on_started />
         }
     });
