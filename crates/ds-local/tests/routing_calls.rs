@@ -354,3 +354,52 @@ async fn number_orders_refuse_owned_and_malformed_numbers_and_test_calls_refuse_
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_menu_follows_the_key_the_caller_presses_and_times_out_without_one() {
+    let world = world().await;
+    let did = order_number(&world, MAIN_NUMBER).await;
+    let plan = create_plan(
+        &world,
+        json!({ "name": "Menu", "entry_node": "menu", "nodes": [
+            { "id": "menu", "type": "menu", "config": { "prompt_clip": "clip_ds_menu", "timeout": 2,
+              "options": [{ "digit": "1", "next_node": "desk" }], "timeout_next_node": "bye" } },
+            { "id": "desk", "type": "internal_dial", "config": { "target": world.alice, "timeout": 10, "next": "bye" } },
+            { "id": "bye", "type": "hang_up", "config": {} } ] }),
+    )
+    .await;
+    route_number(&world, &did, json!({ "routing_target": plan })).await;
+    let mut alice = world.client(&world.alice).await;
+
+    // Pressing 1 after the prompt rings Alice, who answers.
+    let pressed = call_number(&world, MAIN_NUMBER, json!({ "digits": "1", "talk_seconds": 1 })).await;
+    let (leg, offer) = ringing(&mut alice).await;
+    let _peer = answer(&mut alice, &leg, &offer).await;
+    alice.until(json!({ "type": "call.ended", "call_id": leg })).await;
+    let row = world.finished_call_log(&pressed).await;
+    assert_eq!(
+        (row["status"].as_str(), row["user_id"].as_str()),
+        (Some("completed"), Some(world.alice.as_str()))
+    );
+
+    // No key: the menu times out to the hang-up node; the network leg was answered by the menu.
+    let silent = call_number(&world, MAIN_NUMBER, json!({})).await;
+    let row = world.finished_call_log(&silent).await;
+    assert_eq!(
+        (row["status"].as_str(), row["hangup_cause"].as_i64()),
+        (Some("no-answer"), Some(16)),
+        "{row}"
+    );
+    assert!(!row["answered_at"].is_null() && row["connected_at"].is_null(), "{row}");
+    let rang = alice.seen.iter().filter(|f| f["type"] == "call.incoming").count();
+    assert_eq!(rang, 1, "only the call that pressed 1 rang Alice");
+    let (status, refused) = world
+        .request(
+            reqwest::Method::POST,
+            "/v1/test_helpers/calls",
+            Some(&world.account),
+            Some(json!({ "to_number": MAIN_NUMBER, "scenario": { "digits": "1x" } })),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+}

@@ -7,7 +7,11 @@
 //!   chime, μ-law 8 kHz in 20 ms frames) and records everything the caller says to
 //!   `<recordings>/<call_id>.wav` when the call ends.
 //!
-//! It understands no speech and no keys: the media socket carries audio only (rest.md §14.5).
+//! - "Press 1 for the front desk": keys arrive in-band (DTMF tone pairs in the caller's audio,
+//!   the media socket has no key events, rest.md §14.5); a `1` transfers the call to
+//!   `front_desk` (`{"type":"transfer","target":…}`).
+//!
+//! It understands no speech.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,6 +44,8 @@ pub struct Config {
     pub public_ws: String,
     /// Where caller recordings are written.
     pub recordings: PathBuf,
+    /// Where a caller pressing `1` is transferred (an extension number or a routing-target id).
+    pub front_desk: Option<String>,
 }
 
 #[derive(Clone)]
@@ -132,7 +138,7 @@ async fn media(
     ws: WebSocketUpgrade,
 ) -> impl IntoResponse {
     ws.on_upgrade(move |socket| async move {
-        let heard = converse(socket).await;
+        let heard = converse(&app, &call_id, socket).await;
         let path = app.config.recordings.join(format!("{call_id}.wav"));
         let recording = Recording::from_mulaw(&heard);
         match tokio::fs::write(&path, recording.to_wav()).await {
@@ -151,12 +157,72 @@ pub fn greeting() -> Vec<u8> {
     audio
 }
 
-/// Plays the greeting in real time while collecting what the caller says; returns the
-/// caller's μ-law audio once the platform sends `end` or the socket closes.
-async fn converse(mut socket: WebSocket) -> Vec<u8> {
+/// The DTMF key whose tone pair dominates `samples` (8 kHz), if one clearly does: the
+/// strongest row and column frequencies must each stand out from the others of their group
+/// and carry most of the signal's power.
+pub fn detect_dtmf(samples: &[i16]) -> Option<char> {
+    const ROWS: [f32; 4] = [697.0, 770.0, 852.0, 941.0];
+    const COLS: [f32; 4] = [1209.0, 1336.0, 1477.0, 1633.0];
+    const KEYS: [[char; 4]; 4] =
+        [['1', '2', '3', 'A'], ['4', '5', '6', 'B'], ['7', '8', '9', 'C'], ['*', '0', '#', 'D']];
+    if samples.is_empty() {
+        return None;
+    }
+    let power = |freq: f32| {
+        let coeff = 2.0 * (std::f32::consts::TAU * freq / 8_000.0).cos();
+        let (mut s1, mut s2) = (0.0f32, 0.0f32);
+        for &x in samples {
+            let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
+            s2 = s1;
+            s1 = s0;
+        }
+        (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
+    };
+    let strongest = |freqs: &[f32; 4]| {
+        let mut powers: Vec<(usize, f32)> = freqs.iter().map(|f| power(*f)).enumerate().collect();
+        powers.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (powers[0].0, powers[0].1, powers[1].1)
+    };
+    let (row, row_power, row_next) = strongest(&ROWS);
+    let (col, col_power, col_next) = strongest(&COLS);
+    let energy = samples.iter().map(|&x| (f32::from(x) / f32::from(i16::MAX)).powi(2)).sum::<f32>()
+        / samples.len() as f32;
+    // A pure tone of amplitude a has a Goertzel power of about a²/4 and an energy of a²/2.
+    let clear = row_power > 8.0 * row_next && col_power > 8.0 * col_next;
+    let dominant = (row_power + col_power) * 2.0 > 0.6 * energy && energy > 1e-4;
+    (clear && dominant).then_some(KEYS[row][col])
+}
+
+/// Transfers the call (one `transfer` action) because the caller pressed `1`.
+async fn transfer(app: &App, account: &str, call_id: &str, target: &str) {
+    let action = json!({ "actions": [{ "type": "transfer", "target": target }] });
+    let sent = app
+        .http
+        .post(format!("{}/v1/calls/{call_id}", app.config.api_base))
+        .bearer_auth(&app.config.api_key)
+        .header("DialStack-Account", account)
+        .json(&action)
+        .send()
+        .await;
+    match sent {
+        Ok(response) => {
+            tracing::info!(%call_id, %target, status = %response.status(), "transfer to the front desk")
+        }
+        Err(error) => tracing::warn!(%call_id, %error, "cannot reach the platform"),
+    }
+}
+
+/// Plays the greeting in real time while collecting what the caller says (and listening for
+/// keys); returns the caller's μ-law audio once the platform sends `end` or the socket closes.
+async fn converse(app: &App, call_id: &str, mut socket: WebSocket) -> Vec<u8> {
     let greeting = greeting();
     let mut frames = greeting.chunks(160);
     let mut heard = Vec::new();
+    let mut account = String::new();
+    // Keys are judged on 40 ms windows; one key is reported once, when two windows agree.
+    let mut window: Vec<i16> = Vec::with_capacity(320);
+    let mut last: Option<char> = None;
+    let mut reported = false;
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     loop {
         tokio::select! {
@@ -172,9 +238,29 @@ async fn converse(mut socket: WebSocket) -> Vec<u8> {
                 Some(Ok(Message::Text(text))) => {
                     let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else { continue };
                     match frame["event"].as_str() {
+                        Some("begin") => account = frame["account_id"].as_str().unwrap_or_default().to_owned(),
                         Some("audio") => {
                             if let Some(bytes) = frame["payload"].as_str().and_then(|p| BASE64.decode(p).ok()) {
                                 heard.extend_from_slice(&bytes);
+                                for byte in bytes {
+                                    window.push(ds_media::mulaw_decode(byte));
+                                    if window.len() < 320 {
+                                        continue;
+                                    }
+                                    let key = detect_dtmf(&window);
+                                    window.clear();
+                                    if key.is_some() && key == last && !reported {
+                                        reported = true;
+                                        tracing::info!(%call_id, key = ?key, "caller pressed a key");
+                                        if let (Some('1'), Some(desk)) = (key, &app.config.front_desk) {
+                                            transfer(app, &account, call_id, desk).await;
+                                        }
+                                    }
+                                    if key != last {
+                                        reported = false;
+                                    }
+                                    last = key;
+                                }
                             }
                         }
                         Some("end") => return heard,
@@ -185,5 +271,37 @@ async fn converse(mut socket: WebSocket) -> Vec<u8> {
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dual_tone(low: f32, high: f32) -> Vec<i16> {
+        (0..320)
+            .map(|n| {
+                let t = n as f32 / 8_000.0;
+                let value = 0.25 * (std::f32::consts::TAU * low * t).sin()
+                    + 0.25 * (std::f32::consts::TAU * high * t).sin();
+                (value * f32::from(i16::MAX)) as i16
+            })
+            .collect()
+    }
+
+    #[test]
+    fn dtmf_keys_are_told_apart_and_tones_or_silence_are_no_key() {
+        assert_eq!(detect_dtmf(&dual_tone(697.0, 1209.0)), Some('1'));
+        assert_eq!(detect_dtmf(&dual_tone(770.0, 1336.0)), Some('5'));
+        assert_eq!(detect_dtmf(&dual_tone(941.0, 1477.0)), Some('#'));
+        let through_mulaw: Vec<i16> = dual_tone(697.0, 1209.0)
+            .into_iter()
+            .map(|x| ds_media::mulaw_decode(ds_media::mulaw_encode(x)))
+            .collect();
+        assert_eq!(detect_dtmf(&through_mulaw), Some('1'));
+        let tone = Recording::of_source(&Source::Tone { freq_hz: 440.0 }, 40).samples;
+        assert_eq!(detect_dtmf(&tone), None);
+        assert_eq!(detect_dtmf(&[0; 320]), None);
+        assert_eq!(detect_dtmf(&[]), None);
     }
 }

@@ -27,6 +27,9 @@ struct Args {
     /// Folder for caller recordings.
     #[arg(long, env = "RECEPTIONIST_RECORDINGS", default_value = "recordings")]
     recordings: PathBuf,
+    /// Where "press 1" transfers the caller: an extension number or a routing-target id.
+    #[arg(long, env = "RECEPTIONIST_FRONT_DESK")]
+    front_desk: Option<String>,
 }
 
 #[tokio::main]
@@ -41,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
         secret: args.secret,
         public_ws: args.public_ws.unwrap_or_else(|| format!("ws://{}", args.listen)),
         recordings: args.recordings,
+        front_desk: args.front_desk,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -34,6 +34,9 @@ pub struct Scenario {
     pub talk_seconds: Option<u64>,
     pub recording: Option<bool>,
     pub voicemail_seconds: Option<u64>,
+    /// ds-local extension for calls to a number: keys the simulated caller presses, one per
+    /// menu prompt, and in-band (as DTMF tones in its audio) once a voice app is attached.
+    pub digits: Option<String>,
 }
 
 /// Response body.
@@ -99,6 +102,10 @@ pub async fn create_call(
                  softphones decide",
             ));
         }
+        let digits = scenario.digits.clone().unwrap_or_default();
+        if digits.len() > 20 || !digits.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+            return Err(ApiError::invalid_field("scenario.digits", "must be up to 20 of 0-9, * and #"));
+        }
         let call = InboundCall {
             account_id: scope.account_id,
             to_number: to_number.clone(),
@@ -107,6 +114,7 @@ pub async fn create_call(
             give_up_after: scenario.ring_seconds.map(Duration::from_secs),
             talk: scenario.talk_seconds.map(Duration::from_secs),
             voicemail: scenario.voicemail_seconds.map(Duration::from_secs),
+            digits,
         };
         let id = hub
             .inbound_call(call)

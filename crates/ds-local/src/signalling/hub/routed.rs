@@ -51,6 +51,8 @@ pub struct InboundCall {
     pub talk: Option<Duration>,
     /// Length of the message the caller leaves at a voicemail (`voicemail_seconds`).
     pub voicemail: Option<Duration>,
+    /// Keys the caller presses: one per menu prompt, or in-band to an attached voice app.
+    pub digits: String,
 }
 
 /// One routed call in the hub.
@@ -75,6 +77,8 @@ pub(super) struct Routed {
     pub(super) app: Option<AppCall>,
     /// Schedules are evaluated at this instant when `POST /_ds/clock` froze them.
     pub(super) frozen_clock: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keys the caller has yet to press.
+    pub(super) digits: std::collections::VecDeque<char>,
 }
 
 impl Actor {
@@ -150,6 +154,7 @@ impl Actor {
                 mailbox: None,
                 app: None,
                 frozen_clock,
+                digits: request.digits.chars().collect(),
             },
         );
         if let Some(after) = request.give_up_after {
@@ -225,10 +230,15 @@ impl Actor {
                     None
                 }
                 Step::CollectDigits { timeout_s, .. } => {
-                    // The simulated caller presses nothing: every menu visit times out.
+                    // The simulated caller presses its next key once the prompt has played;
+                    // with none left, the menu times out.
                     self.network_answer(call_id).await;
-                    let wait = self.routing_seconds(CLIP_SECONDS + timeout_s);
-                    self.routed_after(call_id, generation, Walk::Timeout, wait);
+                    let key = self.routed.get_mut(call_id).and_then(|routed| routed.digits.pop_front());
+                    let (outcome, wait) = match key {
+                        Some(digit) => (Walk::Digit(digit), self.routing_seconds(CLIP_SECONDS)),
+                        None => (Walk::Timeout, self.routing_seconds(CLIP_SECONDS + timeout_s)),
+                    };
+                    self.routed_after(call_id, generation, outcome, wait);
                     None
                 }
                 Step::ConnectVoiceApp { voice_app } => {

@@ -204,7 +204,8 @@ impl Actor {
                     return Err(ControlError::AlreadyAttached);
                 }
                 let app_id = app.app_id.clone();
-                let stop = self.open_media_socket(call_id, &url, &app_id);
+                let digits: String = routed.digits.iter().collect();
+                let stop = self.open_media_socket(call_id, &url, &app_id, &digits);
                 if let Some(app) = self.routed.get_mut(call_id).and_then(|routed| routed.app.as_mut()) {
                     app.stop = Some(stop);
                 }
@@ -257,7 +258,13 @@ impl Actor {
     }
 
     /// Starts the media socket task; returns the handle that stops it.
-    fn open_media_socket(&self, call_id: &str, url: &str, app_id: &str) -> mpsc::UnboundedSender<()> {
+    fn open_media_socket(
+        &self,
+        call_id: &str,
+        url: &str,
+        app_id: &str,
+        digits: &str,
+    ) -> mpsc::UnboundedSender<()> {
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
         let account_id = self.routed.get(call_id).map(|r| r.facts.account_id.clone()).unwrap_or_default();
         let begin = json!({
@@ -267,8 +274,9 @@ impl Actor {
         let tx = self.tx.clone();
         let call = call_id.to_owned();
         let url = url.to_owned();
+        let caller = caller_audio(digits);
         tokio::spawn(async move {
-            let (heard, by_app) = media_socket(&url, &account_id, begin, stop_rx).await;
+            let (heard, by_app) = media_socket(&url, &account_id, begin, caller, stop_rx).await;
             let _ = tx.send(Input::AppSocketClosed { call_id: call, account_id, heard, by_app });
         });
         stop_tx
@@ -327,12 +335,54 @@ impl Actor {
     }
 }
 
+/// What the simulated caller sends a voice app: its tone, with the scenario's keys pressed
+/// in-band (DTMF tone pairs, 200 ms each with 200 ms gaps) after the first second.
+struct CallerAudio {
+    /// The opening and the keys, played once.
+    intro: Vec<u8>,
+    /// One second of the tone, looped afterwards (440 Hz has whole cycles in a second at 8 kHz,
+    /// so the loop is seamless).
+    tone: Vec<u8>,
+}
+
+impl CallerAudio {
+    fn frame(&self, offset: usize) -> Vec<u8> {
+        (offset..offset + FRAME_BYTES)
+            .map(|at| match self.intro.get(at) {
+                Some(byte) => *byte,
+                None => self.tone[(at - self.intro.len()) % self.tone.len()],
+            })
+            .collect()
+    }
+}
+
+fn caller_audio(digits: &str) -> CallerAudio {
+    let tone = Recording::of_source(&Source::Tone { freq_hz: 440.0 }, 1_000).to_mulaw();
+    let mut intro = tone.clone();
+    let silence = Recording { samples: vec![0; RECORDING_RATE as usize / 5] }.to_mulaw();
+    for digit in digits.chars() {
+        let Some((low, high)) = ds_media::dtmf_frequencies(digit) else { continue };
+        let samples = (0..RECORDING_RATE as usize / 5)
+            .map(|n| {
+                let t = n as f32 / RECORDING_RATE as f32;
+                let value = 0.25 * (std::f32::consts::TAU * low * t).sin()
+                    + 0.25 * (std::f32::consts::TAU * high * t).sin();
+                (value * f32::from(i16::MAX)) as i16
+            })
+            .collect();
+        intro.extend(Recording { samples }.to_mulaw());
+        intro.extend_from_slice(&silence);
+    }
+    CallerAudio { intro, tone }
+}
+
 /// Runs one attach session (rest.md §14.5) until the call side stops it or the app closes it.
 /// Returns what the app sent (μ-law) and whether the app ended the session.
 async fn media_socket(
     url: &str,
     account_id: &str,
     begin: Value,
+    caller: CallerAudio,
     mut stop: mpsc::UnboundedReceiver<()>,
 ) -> (Vec<u8>, bool) {
     let mut heard = Vec::new();
@@ -352,17 +402,14 @@ async fn media_socket(
     if socket.send(Message::text(begin.to_string())).await.is_err() {
         return (heard, true);
     }
-    // The simulated caller's voice: one second of its tone, looped (440 Hz has whole cycles
-    // in a second at 8 kHz, so the loop is seamless).
-    let caller = Recording::of_source(&Source::Tone { freq_hz: 440.0 }, 1_000).to_mulaw();
     let mut offset = 0usize;
     let mut timestamp = 0u64;
     let mut ticks = tokio::time::interval(FRAME);
     loop {
         tokio::select! {
             _ = ticks.tick() => {
-                let frame: Vec<u8> = (0..FRAME_BYTES).map(|i| caller[(offset + i) % caller.len()]).collect();
-                offset = (offset + FRAME_BYTES) % caller.len();
+                let frame = caller.frame(offset);
+                offset += FRAME_BYTES;
                 let audio = json!({ "event": "audio", "timestamp": timestamp, "payload": BASE64.encode(frame) });
                 timestamp += 20;
                 if socket.send(Message::text(audio.to_string())).await.is_err() {
