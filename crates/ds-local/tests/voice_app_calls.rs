@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ds_local::signalling::Timers;
-use ds_media::{RECORDING_RATE, Recording, Source};
+use ds_media::{Recording, Source, tone_power};
 use serde_json::{Value, json};
 use signalling_support::{Client, KEY, Peer, World, test_timers};
 
@@ -184,17 +184,6 @@ async fn call_main_number(world: &World, scenario: Value) -> String {
     created["id"].as_str().unwrap().to_owned()
 }
 
-fn power(samples: &[i16], freq: f32) -> f32 {
-    let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for &x in samples {
-        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
-}
-
 #[tokio::test]
 async fn outside_hours_the_voice_app_gets_a_signed_call_received_attaches_and_audio_flows_both_ways() {
     let world = world().await;
@@ -244,7 +233,10 @@ async fn outside_hours_the_voice_app_gets_a_signed_call_received_attaches_and_au
         audio.iter().flat_map(|f| BASE64.decode(f["payload"].as_str().unwrap()).unwrap()).collect();
     assert_eq!(caller.len(), audio.len() * 160);
     let caller = Recording::from_mulaw(&caller);
-    assert!(power(&caller.samples, 440.0) > 20.0 * power(&caller.samples, 660.0), "the caller's tone");
+    assert!(
+        tone_power(&caller.samples, 440.0) > 20.0 * tone_power(&caller.samples, 660.0),
+        "the caller's tone"
+    );
 
     // App → ds-local: what the caller heard is the call's recording, announced and downloadable.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
@@ -265,7 +257,10 @@ async fn outside_hours_the_voice_app_gets_a_signed_call_received_attaches_and_au
         .unwrap();
     let heard = Recording::from_wav(&wav).expect("a WAV");
     assert!(heard.duration_ms() >= 900, "{} ms", heard.duration_ms());
-    assert!(power(&heard.samples, 660.0) > 20.0 * power(&heard.samples, 440.0), "the app's greeting");
+    assert!(
+        tone_power(&heard.samples, 660.0) > 20.0 * tone_power(&heard.samples, 440.0),
+        "the app's greeting"
+    );
 }
 
 async fn ringing(client: &mut Client) -> (String, String) {

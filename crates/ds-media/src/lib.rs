@@ -44,5 +44,5 @@ pub use crate::core::MediaCore;
 pub use engine::{MediaConfig, MediaEngine, MediaEvents};
 pub use error::MediaError;
 pub use event::{LegId, LegStats, MediaEvent};
-pub use recorder::{RECORDING_RATE, Recording, mulaw_decode, mulaw_encode};
+pub use recorder::{RECORDING_RATE, Recording, mulaw_decode, mulaw_encode, tone_power};
 pub use source::{FRAME_SAMPLES, SAMPLE_RATE, Source, dtmf_digit, dtmf_frequencies};

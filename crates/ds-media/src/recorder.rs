@@ -160,19 +160,28 @@ impl Recorder {
     }
 }
 
+/// Power of one frequency in 8 kHz PCM (Goertzel), normalised by length: a full-scale sine
+/// of amplitude `a` gives about `a² / 4`. For telling tones (and DTMF pairs) apart.
+pub fn tone_power(samples: &[i16], freq: f32) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
+    let (mut s1, mut s2) = (0.0f32, 0.0f32);
+    for &x in samples {
+        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn goertzel_8k(samples: &[i16], freq: f32) -> f32 {
-        let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
-        let (mut s1, mut s2) = (0.0f32, 0.0f32);
-        for &x in samples {
-            let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
+        tone_power(samples, freq)
     }
 
     #[test]

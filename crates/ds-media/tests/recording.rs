@@ -5,19 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::{Harness, TestResult, run_for};
-use ds_media::{RECORDING_RATE, Recording};
+use ds_media::{Recording, tone_power};
 
 /// Power of `freq` in 8 kHz PCM (Goertzel), normalised by length.
-fn power(samples: &[i16], freq: f32) -> f32 {
-    let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for &x in samples {
-        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
-}
 
 #[test]
 fn a_recording_holds_what_the_peer_said_and_survives_a_wav_round_trip() -> TestResult {
@@ -30,7 +20,7 @@ fn a_recording_holds_what_the_peer_said_and_survives_a_wav_round_trip() -> TestR
     assert!(recording.duration_ms() >= 500, "only {} ms recorded", recording.duration_ms());
     let steady = &recording.samples[recording.samples.len() / 4..];
     assert!(
-        power(steady, 660.0) > 20.0 * power(steady, 440.0),
+        tone_power(steady, 660.0) > 20.0 * tone_power(steady, 440.0),
         "the recording is not the client's 660 Hz tone"
     );
     let wav = recording.to_wav();

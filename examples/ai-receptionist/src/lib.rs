@@ -168,16 +168,7 @@ pub fn detect_dtmf(samples: &[i16]) -> Option<char> {
     if samples.is_empty() {
         return None;
     }
-    let power = |freq: f32| {
-        let coeff = 2.0 * (std::f32::consts::TAU * freq / 8_000.0).cos();
-        let (mut s1, mut s2) = (0.0f32, 0.0f32);
-        for &x in samples {
-            let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
-    };
+    let power = |freq: f32| ds_media::tone_power(samples, freq);
     let strongest = |freqs: &[f32; 4]| {
         let mut powers: Vec<(usize, f32)> = freqs.iter().map(|f| power(*f)).enumerate().collect();
         powers.sort_by(|a, b| b.1.total_cmp(&a.1));

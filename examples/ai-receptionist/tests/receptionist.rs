@@ -5,21 +5,10 @@ use std::time::Duration;
 
 use ds_local::signalling::{SignallingConfig, Timers};
 use ds_local::{AppState, Config};
-use ds_media::{RECORDING_RATE, Recording};
+use ds_media::{Recording, tone_power};
 use serde_json::{Value, json};
 
 const KEY: &str = "sk_test_local";
-
-fn power(samples: &[i16], freq: f32) -> f32 {
-    let coeff = 2.0 * (std::f32::consts::TAU * freq / RECORDING_RATE as f32).cos();
-    let (mut s1, mut s2) = (0.0f32, 0.0f32);
-    for &x in samples {
-        let s0 = f32::from(x) / f32::from(i16::MAX) + coeff * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (samples.len() as f32).powi(2)
-}
 
 struct Api {
     base: String,
@@ -165,15 +154,18 @@ async fn a_caller_routed_to_the_receptionist_hears_the_greeting_and_is_recorded(
     let row = setup.api.call(reqwest::Method::GET, &format!("/v1/calls/{call_id}"), None).await;
     assert_eq!(row["status"], "completed", "{row}");
     assert!(caller.duration_ms() >= 1_500, "{} ms recorded", caller.duration_ms());
-    assert!(power(&caller.samples, 440.0) > 20.0 * power(&caller.samples, 660.0), "the caller's 440 Hz");
+    assert!(
+        tone_power(&caller.samples, 440.0) > 20.0 * tone_power(&caller.samples, 660.0),
+        "the caller's 440 Hz"
+    );
 
     // What the caller heard: the greeting's two notes, from ds-local's call recording.
     let recording = setup.event("recording.available").await;
     let url = format!("{}{}", setup.api.base, recording["download_url"].as_str().unwrap());
     let heard = Recording::from_wav(&reqwest::get(url).await.unwrap().bytes().await.unwrap()).expect("a WAV");
     let (first, second) = heard.samples.split_at(heard.samples.len().min(3_200));
-    assert!(power(first, 660.0) > 10.0 * power(first, 880.0), "the greeting opens at 660 Hz");
-    assert!(power(second, 880.0) > 10.0 * power(second, 660.0), "and closes at 880 Hz");
+    assert!(tone_power(first, 660.0) > 10.0 * tone_power(first, 880.0), "the greeting opens at 660 Hz");
+    assert!(tone_power(second, 880.0) > 10.0 * tone_power(second, 660.0), "and closes at 880 Hz");
 }
 
 #[tokio::test]
