@@ -335,6 +335,9 @@ async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches
     leptos::task::tick().await;
     ui.click("Call");
     ui.wait_text("the echo call", "[data-testid=call-state]", "Connected").await;
+    ui.click("Keypad");
+    leptos::task::tick().await;
+    assert!(ui.find(".ds-readout").is_some(), "the DTMF keypad is open");
 
     let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
         .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
@@ -350,6 +353,7 @@ async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches
     assert!(response.ok(), "the test call was refused: {}", response.status());
     ui.wait_text("the call-waiting card", ".ds-waiting", "SAM LEE").await;
     assert!(ui.text(".ds-waiting h2").contains("Call waiting"));
+    assert!(ui.find(".ds-readout").is_some(), "a call-waiting ring leaves the open keypad alone");
     ui.click("Answer SAM LEE");
     ui.wait_text("the held echo call", "[data-testid=held-card]", "On hold").await;
     ui.wait_text("the new current call", "[data-testid=current-call]", "SAM LEE").await;

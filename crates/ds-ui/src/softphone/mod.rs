@@ -75,13 +75,21 @@ impl PhoneState {
         }
     }
 
+    /// Copies the phone's snapshot into the signals; unchanged parts notify nobody (quality
+    /// reports arrive every second and must not re-run everything that reads the calls).
     fn refresh(&self, phone: &PhoneHandle) {
         let snapshot = phone.snapshot();
-        self.status.set(snapshot.status);
-        self.calls.set(snapshot.calls);
-        self.active.set(snapshot.active);
-        self.quality.set(snapshot.quality);
-        self.audio_blocked.set(snapshot.audio_blocked);
+        set_if_changed(self.status, snapshot.status);
+        set_if_changed(self.calls, snapshot.calls);
+        set_if_changed(self.active, snapshot.active);
+        set_if_changed(self.quality, snapshot.quality);
+        set_if_changed(self.audio_blocked, snapshot.audio_blocked);
+    }
+}
+
+fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
+    if signal.with_untracked(|current| current != &value) {
+        signal.set(value);
     }
 }
 
@@ -248,17 +256,30 @@ pub fn Softphone(
     provide_context(ctx);
 
     let layout = Memo::new(move |_| state.calls.with(|calls| select_layout(calls, state.active.get())));
-    let screen = move || match layout.get() {
-        Layout::Dialpad => view! { <dialpad::Dialpad /> }.into_any(),
-        Layout::Incoming { ringing } => {
-            view! { <calls::IncomingStack ringing=ringing waiting=false /> }.into_any()
+    // Three parts re-render independently, so that a call-waiting ring or a held call changing
+    // does not rebuild the current call's screen (an open DTMF keypad or transfer field stays).
+    let current = Memo::new(move |_| match layout.get() {
+        Layout::InCall { current, .. } => Some(current),
+        _ => None,
+    });
+    let others = Memo::new(move |_| match layout.get() {
+        Layout::Dialpad => (Vec::new(), Vec::new(), false),
+        Layout::Incoming { ringing } => (Vec::new(), ringing, false),
+        Layout::InCall { held, waiting, .. } => (held, waiting, true),
+    });
+    let screen = move || match current.get() {
+        Some(current) => view! { <calls::InCall current=current /> }.into_any(),
+        None if others.with(|(_, ringing, _)| ringing.is_empty()) => {
+            view! { <dialpad::Dialpad /> }.into_any()
         }
-        Layout::InCall { current, held, waiting } => view! {
-            <calls::InCall current=current />
+        None => ().into_any(),
+    };
+    let cards = move || {
+        let (held, ringing, waiting) = others.get();
+        view! {
             <calls::HeldCards held=held />
-            <calls::IncomingStack ringing=waiting waiting=true />
+            {(!ringing.is_empty()).then(|| view! { <calls::IncomingStack ringing=ringing waiting=waiting /> })}
         }
-        .into_any(),
     };
     // Rendered anew when the language changes (see `SoftphoneCtx::t`).
     move || {
@@ -278,6 +299,7 @@ pub fn Softphone(
             <extras::EnableAudio />
             <extras::EndedNotice />
             {screen}
+            {cards}
             <extras::DevicePicker />
         </section>
         }
