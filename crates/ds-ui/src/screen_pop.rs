@@ -189,18 +189,6 @@ pub fn ScreenPop(
                 </button>
             }
         });
-        let limit = history_limit.get();
-        let recent = (limit > 0).then(|| {
-            let filter = HistoryFilter { phone_number: Some(number.clone()), limit, ..Default::default() };
-            view! {
-                <CallHistory
-                    link=history_link.get_value()
-                    filter=Signal::stored(filter)
-                    locale=locale
-                    label=Signal::stored(text(locale_now, Text::RecentCalls).to_owned())
-                />
-            }
-        });
         view! {
             <div class="ds-pop-card" data-state="ringing" data-number=number.clone()>
                 <div class="ds-caller" part="caller" role="status" aria-live="assertive">
@@ -217,15 +205,36 @@ pub fn ScreenPop(
                         {text(locale_now, Text::Dismiss)}
                     </button>
                 </div>
-                {recent}
             </div>
         }
         .into_any()
     };
 
+    // The caller's recent calls depend on the ring only (not on the lookup's answer), so the list
+    // is built once per ring and does not reload when the record arrives.
+    let shown_caller =
+        Memo::new(move |_| ring.with(|r| r.as_ref().map(|r| (r.seq, r.caller.number.clone()))));
+    let recent = move || {
+        let (_, number) = shown_caller.get()?;
+        let limit = history_limit.get();
+        (limit > 0).then(|| {
+            let filter = HistoryFilter { phone_number: Some(number), limit, ..Default::default() };
+            let label = Signal::derive(move || text(locale.get(), Text::RecentCalls).to_owned());
+            view! {
+                <CallHistory
+                    link=history_link.get_value()
+                    filter=Signal::stored(filter)
+                    locale=locale
+                    label=label
+                />
+            }
+        })
+    };
+
     view! {
         <section class="ds-screen-pop" part="base" aria-label=move || text(locale.get(), Text::Region)>
             {card}
+            {recent}
         </section>
     }
 }

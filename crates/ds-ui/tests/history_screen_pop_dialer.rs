@@ -368,6 +368,7 @@ async fn screen_pop_waits_then_shows_the_caller_applies_the_lookup_and_closes_wh
 
     let call_id = ring(&user, &account, &number, "JANE ROE").await;
     wait_for("the caller", 10_000.0, || text_of(&parent, "[data-testid=caller-primary]") == "JANE ROE").await;
+    let recent = query(&parent, ".ds-history").expect("the caller's recent calls are listed");
     assert_eq!(asked.borrow()[0].number, number);
     assert_eq!(asked.borrow()[0].call_id.as_deref(), Some(call_id.as_str()));
     wait_for("the lookup result", 5_000.0, || {
@@ -375,6 +376,8 @@ async fn screen_pop_waits_then_shows_the_caller_applies_the_lookup_and_closes_wh
     })
     .await;
     assert_eq!(text_of(&parent, "[data-testid=record-notes]"), "Prefers mornings");
+    let after = query(&parent, ".ds-history").expect("still listed");
+    assert!(recent.is_same_node(Some(&after)), "the record's arrival does not rebuild the recent calls");
     click(&parent, ".ds-actions .ds-primary");
     assert_eq!(opened.borrow()[0].url.as_deref(), Some("/patients/7"));
 
