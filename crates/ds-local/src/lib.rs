@@ -31,6 +31,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod json_errors;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod routing;
 pub mod signalling;
@@ -89,6 +90,8 @@ pub struct Config {
     pub platform_webhook_url: Option<String>,
     /// SSE heartbeat comment interval (protocol.md §16.11: 15 s).
     pub sse_heartbeat: Duration,
+    /// Per-credential REST and signalling rate limits (`rate_limit.rs`).
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl Config {
@@ -104,6 +107,7 @@ impl Config {
             webhook_retry: RetryPolicy::default(),
             platform_webhook_url: None,
             sse_heartbeat: Duration::from_secs(15),
+            rate_limits: rate_limit::RateLimits::default(),
         }
     }
 
@@ -143,6 +147,7 @@ struct Inner {
     /// The signalling hub, once [`signalling::attach`] has started it.
     signalling: OnceLock<signalling::Hub>,
     webhook_worker: Mutex<Option<webhooks::WorkerHandle>>,
+    limiters: rate_limit::Limiters,
 }
 
 impl AppState {
@@ -175,6 +180,7 @@ impl AppState {
         );
         Ok(Self {
             inner: Arc::new(Inner {
+                limiters: rate_limit::Limiters::new(config.rate_limits),
                 config,
                 db,
                 tokens,
@@ -209,6 +215,10 @@ impl AppState {
 
     pub fn events(&self) -> &EventBus {
         &self.inner.events
+    }
+
+    pub fn limiters(&self) -> &rate_limit::Limiters {
+        &self.inner.limiters
     }
 
     pub fn clock(&self) -> &dyn Clock {
@@ -274,6 +284,25 @@ impl MakeRequestId for MakeTypeIdRequestId {
     }
 }
 
+/// A request whose `Content-Length` is over the limit gets its 413 before any body byte is read:
+/// the body limit alone only trips after a megabyte has arrived, so a client declaring 10 GB
+/// and sending nothing held the connection open indefinitely (found by the security suite).
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT_BYTES as u64) {
+        return ApiError::PayloadTooLarge { limit: BODY_LIMIT_BYTES }.into_response();
+    }
+    next.run(request).await
+}
+
 /// The whole HTTP surface of ds-local.
 pub fn app(state: AppState) -> Router {
     let mut router = routes::api_router().merge(signalling::router());
@@ -306,7 +335,9 @@ pub fn app(state: AppState) -> Router {
     router
         .method_not_allowed_fallback(routes::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::middleware))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::middleware))
         .layer(axum::middleware::map_response(json_errors::middleware))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())

@@ -31,6 +31,15 @@ struct Args {
     /// Shorten ring timeouts, answer delays and the call-survival grace, for tests.
     #[arg(long)]
     fast_timers: bool,
+    /// REST requests per second per API key: `RATE`, `RATE/BURST` or `off`.
+    #[arg(long, value_name = "RATE[/BURST]")]
+    rate_limit_api_key: Option<ds_local::rate_limit::Limit>,
+    /// REST requests per second per account session (per account) and per user token (per user).
+    #[arg(long, value_name = "RATE[/BURST]")]
+    rate_limit_token: Option<ds_local::rate_limit::Limit>,
+    /// Signalling frames per second per user.
+    #[arg(long, value_name = "RATE[/BURST]")]
+    rate_limit_signalling: Option<ds_local::rate_limit::Limit>,
 }
 
 #[tokio::main]
@@ -47,7 +56,14 @@ async fn main() -> anyhow::Result<()> {
     if !(args.platform_key.starts_with("sk_test_") || args.platform_key.starts_with("sk_live_")) {
         anyhow::bail!("--platform-key must start with sk_test_ or sk_live_");
     }
+    let defaults = ds_local::rate_limit::RateLimits::default();
+    let rate_limits = ds_local::rate_limit::RateLimits {
+        api_key: args.rate_limit_api_key.unwrap_or(defaults.api_key),
+        token: args.rate_limit_token.unwrap_or(defaults.token),
+        signalling: args.rate_limit_signalling.unwrap_or(defaults.signalling),
+    };
     let config = ds_local::Config {
+        rate_limits,
         static_dir: args.static_dir,
         examples_dir: args.examples_dir,
         data_dir: Some(args.data_dir.clone()),

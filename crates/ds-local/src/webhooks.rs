@@ -47,7 +47,8 @@ pub fn verify_signature(secret: &str, header: &str, body: &[u8], now_unix: i64) 
         }
     }
     let (Some(timestamp), Some(given)) = (timestamp, given) else { return false };
-    if (now_unix - timestamp).abs() > 300 {
+    // abs_diff: `t=-9223372036854775808` must be refused, not overflow the subtraction.
+    if now_unix.abs_diff(timestamp) > 300 {
         return false;
     }
     let Some(given) = decode_hex(given) else { return false };

@@ -65,6 +65,8 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin,
 {
     let session_id = hub.new_session_id();
+    // Frames count against the socket until `authenticate`, then against its user.
+    let mut rate_key = crate::rate_limit::socket_key(session_id);
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<SessionOut>();
     let mut session = Session::new(state.clock().now(), hub.timers().clone());
     let mut registered = false;
@@ -74,7 +76,10 @@ where
         let outputs = tokio::select! {
             incoming = socket.next() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    session.handle_text(state.clock().now(), text.as_str(), state.tokens())
+                    match crate::rate_limit::frame_refusal(&state, &rate_key, text.as_str()) {
+                        Some(refusal) => vec![Output::Send(refusal)],
+                        None => session.handle_text(state.clock().now(), text.as_str(), state.tokens()),
+                    }
                 }
                 Some(Ok(Message::Binary(_))) => vec![Output::Send(ServerMessage::Error(ErrorFrame {
                     code: ErrorCode::InvalidMessage,
@@ -120,6 +125,7 @@ where
                     match registration {
                         Ok(outcome) => {
                             registered = true;
+                            rate_key = crate::rate_limit::user_key(&user_id);
                             let frame = ServerMessage::Authenticated {
                                 req_id,
                                 user_id,
