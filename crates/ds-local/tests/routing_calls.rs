@@ -403,3 +403,24 @@ async fn a_menu_follows_the_key_the_caller_presses_and_times_out_without_one() {
         .await;
     assert_eq!(status, 400, "{refused}");
 }
+
+#[tokio::test]
+async fn a_caller_who_gives_up_while_the_team_rings_stops_the_phones_and_the_call_is_no_answer() {
+    let world = world().await;
+    let did = order_number(&world, MAIN_NUMBER).await;
+    let schedule = always_open_schedule(&world).await;
+    let plan = create_plan(&world, seed_plan(&schedule)).await;
+    route_number(&world, &did, json!({ "routing_target": plan })).await;
+    let mut alice = world.client(&world.alice).await;
+
+    // The team rings for 25 routing seconds (1 s here); the caller hangs up after 0 s of that.
+    let call_id = call_number(&world, MAIN_NUMBER, json!({ "ring_seconds": 0 })).await;
+    let row = world.finished_call_log(&call_id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["hangup_cause"].as_i64()),
+        (Some("no-answer"), Some(19)),
+        "{row}"
+    );
+    let ended = alice.until(json!({ "type": "call.ended" })).await;
+    assert_eq!(ended["reason"], "hangup");
+}

@@ -122,6 +122,7 @@ async fn world() -> World {
     World::start_with(Timers {
         routing_second: Duration::from_millis(40),
         voice_app_wait: Duration::from_secs(3),
+        voice_app_reattach: Duration::from_millis(300),
         ..test_timers()
     })
     .await
@@ -191,9 +192,11 @@ async fn outside_hours_the_voice_app_gets_a_signed_call_received_attaches_and_au
     let secret = seed(&world, &hook, None).await;
     let call_id = call_main_number(&world, json!({ "talk_seconds": 30 })).await;
 
-    // The app hangs up after its greeting: the call ends completed.
+    // The app closes its socket after the greeting and never attaches again: after the
+    // re-attach grace the hand-over has failed, and the seed's `ai_reception` has no fallback
+    // (rest.md §14.4).
     let row = world.finished_call_log(&call_id).await;
-    assert_eq!(row["status"], "completed", "{row}");
+    assert_eq!((row["status"].as_str(), row["hangup_cause"].as_i64()), (Some("failed"), Some(21)), "{row}");
     assert!(!row["answered_at"].is_null() && row["connected_at"].is_null(), "no person answered: {row}");
 
     let (headers, body) = app.webhooks.lock().unwrap()[0].clone();

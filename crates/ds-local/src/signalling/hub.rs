@@ -540,7 +540,11 @@ impl Actor {
                 self.app_socket_closed(&call_id, &account_id, heard, by_app).await;
             }
             Input::RoutedTimer { call_id, generation, outcome } => {
-                if self.routed.get(&call_id).is_some_and(|routed| routed.generation == generation) {
+                // `ANY_GENERATION` timers (the caller hanging up) hold whatever the step.
+                let current = |routed: &routed::Routed| {
+                    generation == routed::ANY_GENERATION || routed.generation == generation
+                };
+                if self.routed.get(&call_id).is_some_and(current) {
                     self.routed_timer(&call_id, outcome).await;
                 }
             }

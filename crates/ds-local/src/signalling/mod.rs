@@ -67,6 +67,9 @@ pub struct Timers {
     /// How long a control-mode voice app has to take a call (webhook reply and first action,
     /// rest.md §14.3–14.4: 30 s).
     pub voice_app_wait: Duration,
+    /// How long a voice app that closed its media socket has to attach again before the
+    /// hand-over counts as failed (rest.md §14.4 [open]: 10 s).
+    pub voice_app_reattach: Duration,
 }
 
 impl Default for Timers {
@@ -85,6 +88,7 @@ impl Default for Timers {
             tick: Duration::from_millis(500),
             routing_second: Duration::from_secs(1),
             voice_app_wait: Duration::from_secs(30),
+            voice_app_reattach: Duration::from_secs(10),
         }
     }
 }
@@ -107,6 +111,7 @@ impl Timers {
             tick: Duration::from_millis(100),
             routing_second: Duration::from_millis(100),
             voice_app_wait: Duration::from_secs(10),
+            voice_app_reattach: Duration::from_secs(2),
         }
     }
 }

@@ -29,9 +29,9 @@ use ds_media::Recording;
 /// its own; the simulated caller hears the tone).
 const CLIP_SECONDS: u32 = 3;
 /// Talk time of a routed call connected to a simulated party when the request gave none.
-const DEFAULT_TALK: Duration = Duration::from_secs(10);
+pub(super) const DEFAULT_TALK: Duration = Duration::from_secs(10);
 /// A routed timer that is valid whatever the routed call's generation (the caller giving up).
-const ANY_GENERATION: u64 = u64::MAX;
+pub(super) const ANY_GENERATION: u64 = u64::MAX;
 /// Message length when the request names none (rest.md §18.1 `voicemail_seconds`).
 const DEFAULT_MESSAGE: Duration = Duration::from_secs(8);
 /// Longest message recorded (rest.md §16.4 [open]: 120 s).
@@ -68,7 +68,7 @@ pub(super) struct Routed {
     busy: usize,
     /// The leg a person answered on; the call lives on it until it ends.
     connected: Option<String>,
-    talk: Option<Duration>,
+    pub(super) talk: Option<Duration>,
     /// Length of a message the caller leaves.
     voicemail: Option<Duration>,
     /// The mailbox being recorded into, once a voicemail step started.
@@ -398,6 +398,17 @@ impl Actor {
         }
         if outcome == Walk::Hangup && routed.connected.is_some() {
             return;
+        }
+        if outcome == Walk::Hangup && routed.app.as_ref().is_some_and(|app| app.attached) {
+            // The caller hangs up on the voice app that has the call: completed (rest.md §12.3).
+            self.finish_routed(call_id, Outcome::Walked(CallOutcome::CONNECTED)).await;
+            return;
+        }
+        if outcome == Walk::Failed
+            && let Some(mut app) = self.routed.get_mut(call_id).and_then(|routed| routed.app.take())
+        {
+            // The hand-over failed (no reply, no action, or the socket gone for good).
+            app.detach();
         }
         let reason = if outcome == Walk::Hangup { EndReason::Hangup } else { EndReason::NoAnswer };
         self.stop_ringing(call_id, reason).await;

@@ -24,11 +24,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::routed::{ANY_GENERATION, DEFAULT_TALK};
 use super::{Actor, Input};
 use crate::AppState;
 use crate::clock::iso;
 use crate::routing;
-use crate::signalling::cdr::{self, Outcome};
+use crate::signalling::cdr;
 use crate::voicemail::media_path;
 
 /// A `POST /v1/calls/{id}` action (rest.md §13.3), validated by REST.
@@ -62,6 +63,8 @@ const MAX_HEARD_BYTES: usize = 60 * RECORDING_RATE as usize;
 /// A voice app holding a routed call.
 pub(super) struct AppCall {
     pub(super) app_id: String,
+    /// The app has attached a media socket at least once: it has the call.
+    pub(super) attached: bool,
     /// Stops the media socket (sends `end{call_ended}` and closes) once attached.
     stop: Option<mpsc::UnboundedSender<()>>,
 }
@@ -146,7 +149,7 @@ impl Actor {
         };
         self.network_answer(call_id).await;
         if let Some(routed) = self.routed.get_mut(call_id) {
-            routed.app = Some(AppCall { app_id: app_id.to_owned(), stop: None });
+            routed.app = Some(AppCall { app_id: app_id.to_owned(), attached: false, stop: None });
         }
         let wait = self.timers.voice_app_wait;
         let tx = self.tx.clone();
@@ -206,13 +209,16 @@ impl Actor {
                 let app_id = app.app_id.clone();
                 let digits: String = routed.digits.iter().collect();
                 let stop = self.open_media_socket(call_id, &url, &app_id, &digits);
-                if let Some(app) = self.routed.get_mut(call_id).and_then(|routed| routed.app.as_mut()) {
-                    app.stop = Some(stop);
-                }
-                if self.routed.get(call_id).is_some_and(|routed| routed.walker.finished().is_none())
-                    && let Some(step) = self.feed(call_id, Walk::Answered)
-                {
-                    Box::pin(self.perform(call_id, step)).await;
+                let Some(routed) = self.routed.get_mut(call_id) else { return Ok(()) };
+                // The app has the call: the hand-over timer (or a re-attach grace) is stale.
+                routed.generation += 1;
+                let talk = routed.talk.unwrap_or(DEFAULT_TALK);
+                let Some(app) = routed.app.as_mut() else { return Ok(()) };
+                app.stop = Some(stop);
+                if !app.attached {
+                    app.attached = true;
+                    // The simulated caller talks to the app for `talk_seconds`, then hangs up.
+                    self.routed_after(call_id, ANY_GENERATION, Walk::Hangup, talk);
                 }
                 Ok(())
             }
@@ -294,13 +300,15 @@ impl Actor {
         if !heard.is_empty() {
             self.store_call_recording(call_id, account_id, &heard).await;
         }
-        let still_attached = self
-            .routed
-            .get(call_id)
-            .and_then(|routed| routed.app.as_ref())
-            .is_some_and(|app| app.stop.is_some());
-        if by_app && still_attached {
-            self.finish_routed(call_id, Outcome::Completed).await;
+        let Some(routed) = self.routed.get_mut(call_id) else { return };
+        let Some(app) = routed.app.as_mut().filter(|app| app.stop.is_some()) else { return };
+        if by_app {
+            // rest.md §14.4: back to waiting, with a grace for a new attach, then failed (the
+            // node's `next`, or hang up).
+            app.stop = None;
+            routed.generation += 1;
+            let generation = routed.generation;
+            self.routed_after(call_id, generation, Walk::Failed, self.timers.voice_app_reattach);
         }
     }
 
