@@ -7,6 +7,10 @@ use anyhow::Context;
 
 use crate::process::{Env, step};
 
+// The element reference parser lives with the elements; dist only needs it to write the manifest.
+#[path = "../../ds-elements/src/reference.rs"]
+mod reference;
+
 /// The embed bundle (`dist/elements/`, shipped files, each brotli-compressed) must stay under this.
 /// Sizes are deterministic, so this is a CI gate, not a benchmark. `DS_EMBED_BUDGET` overrides it
 /// (used to show the gate failing).
@@ -78,6 +82,9 @@ fn build_elements(env: &Env) -> anyhow::Result<()> {
     for file in ["index.js", "index.d.ts", "package.json", "README.md"] {
         std::fs::copy(js.join(file), out.join(file)).with_context(|| format!("copying {file}"))?;
     }
+    // custom-elements.json (IDE completion, docs tools) from the reference the wasm tests check.
+    let markdown = std::fs::read_to_string(env.root.join("docs/elements.md")).context("docs/elements.md")?;
+    std::fs::write(out.join("custom-elements.json"), reference::manifest(&markdown))?;
     Ok(())
 }
 
@@ -124,6 +131,24 @@ pub(crate) fn file_sizes(bytes: &[u8]) -> anyhow::Result<Sizes> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_custom_elements_manifest_describes_every_element_of_the_reference() {
+        let markdown = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/elements.md"))
+            .expect("docs/elements.md is in the repository");
+        let manifest: serde_json::Value =
+            serde_json::from_str(&reference::manifest(&markdown)).expect("the manifest is JSON");
+        let tags: Vec<&str> = manifest["modules"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|module| module["declarations"].as_array().into_iter().flatten())
+            .filter_map(|declaration| declaration["tagName"].as_str())
+            .collect();
+        for tag in ["ds-softphone", "ds-dialer", "ds-call-history", "ds-screen-pop"] {
+            assert!(tags.contains(&tag), "{tag} missing from {tags:?}");
+        }
+    }
 
     #[test]
     fn compressed_sizes_are_smaller_for_repetitive_input() {
