@@ -449,3 +449,25 @@ async fn the_frozen_test_clock_decides_the_seed_s_business_hours() {
         world.request(reqwest::Method::POST, "/_ds/clock", None, Some(json!({ "now": "tuesday" }))).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn deleting_the_app_ends_its_media_session_with_end_deleted_and_the_hand_over_fails() {
+    let world = world().await;
+    let (app, hook) = start_app(&world, Behaviour::Attach).await;
+    seed(&world, &hook, None).await;
+    let call_id = call_main_number(&world, json!({ "talk_seconds": 30 })).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.frames.lock().unwrap().len() < 5 {
+        assert!(tokio::time::Instant::now() < deadline, "the app never got audio");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, _) = world
+        .request(reqwest::Method::DELETE, &format!("/v1/voice-apps/{APP}"), Some(&world.account), None)
+        .await;
+    assert_eq!(status, 204);
+    let row = world.finished_call_log(&call_id).await;
+    assert_eq!((row["status"].as_str(), row["hangup_cause"].as_i64()), (Some("failed"), Some(21)), "{row}");
+    let frames = app.frames.lock().unwrap().clone();
+    let last = frames.last().unwrap();
+    assert_eq!((last["event"].as_str(), last["reason"].as_str()), (Some("end"), Some("deleted")), "{last}");
+}

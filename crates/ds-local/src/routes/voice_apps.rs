@@ -218,6 +218,9 @@ pub async fn remove(
     if done.rows_affected() == 0 {
         return Err(ApiError::not_found("voice app", id));
     }
+    if let Some(hub) = state.signalling() {
+        hub.voice_app_deleted(&scope.account_id, &id);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

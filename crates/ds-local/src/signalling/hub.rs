@@ -164,6 +164,11 @@ enum Input {
         action: ControlAction,
         reply: oneshot::Sender<Result<(), ControlError>>,
     },
+    /// A voice app was deleted: its open media sessions end.
+    VoiceAppDeleted {
+        account_id: String,
+        app_id: String,
+    },
     /// A voice app's media socket ended; `heard` is the μ-law audio the app sent.
     AppSocketClosed {
         call_id: String,
@@ -322,6 +327,13 @@ impl Hub {
             Input::Control { account_id: account_id.to_owned(), call_id: call_id.to_owned(), action, reply };
         self.tx.send(input).map_err(|_| ControlError::NotFound)?;
         answer.await.map_err(|_| ControlError::NotFound)?
+    }
+
+    /// A voice app was deleted: its open media sessions get `end{deleted}`.
+    pub fn voice_app_deleted(&self, account_id: &str, app_id: &str) {
+        let _ = self
+            .tx
+            .send(Input::VoiceAppDeleted { account_id: account_id.to_owned(), app_id: app_id.to_owned() });
     }
 
     /// Cuts every live signalling socket of `user_id` as a network failure would; returns how
@@ -536,6 +548,7 @@ impl Actor {
                 let result = self.control(&account_id, &call_id, action).await;
                 let _ = reply.send(result);
             }
+            Input::VoiceAppDeleted { account_id, app_id } => self.voice_app_deleted(&account_id, &app_id),
             Input::AppSocketClosed { call_id, account_id, heard, by_app } => {
                 self.app_socket_closed(&call_id, &account_id, heard, by_app).await;
             }

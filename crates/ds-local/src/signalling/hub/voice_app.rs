@@ -66,14 +66,22 @@ pub(super) struct AppCall {
     /// The app has attached a media socket at least once: it has the call.
     pub(super) attached: bool,
     /// Stops the media socket (sends `end{call_ended}` and closes) once attached.
-    stop: Option<mpsc::UnboundedSender<()>>,
+    stop: Option<mpsc::UnboundedSender<&'static str>>,
 }
 
 impl AppCall {
     /// Ends the media socket, if any.
     pub(super) fn detach(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send("call_ended");
+        }
+    }
+
+    /// The app was deleted: its socket gets `end{deleted}` and closes, which counts as the
+    /// app leaving (the re-attach grace, then the hand-over fails).
+    fn end_deleted(&self) {
+        if let Some(stop) = &self.stop {
+            let _ = stop.send("deleted");
         }
     }
 }
@@ -176,6 +184,16 @@ impl Actor {
         });
     }
 
+    /// `DELETE /v1/voice-apps/{id}` (rest.md §14.2 [open]): open media sessions of the app get
+    /// `end{deleted}`.
+    pub(super) fn voice_app_deleted(&mut self, account_id: &str, app_id: &str) {
+        for routed in self.routed.values().filter(|routed| routed.facts.account_id == account_id) {
+            if let Some(app) = routed.app.as_ref().filter(|app| app.app_id == app_id) {
+                app.end_deleted();
+            }
+        }
+    }
+
     /// `POST /v1/calls/{id}` for one action.
     pub(super) async fn control(
         &mut self,
@@ -270,7 +288,7 @@ impl Actor {
         url: &str,
         app_id: &str,
         digits: &str,
-    ) -> mpsc::UnboundedSender<()> {
+    ) -> mpsc::UnboundedSender<&'static str> {
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
         let account_id = self.routed.get(call_id).map(|r| r.facts.account_id.clone()).unwrap_or_default();
         let begin = json!({
@@ -391,7 +409,7 @@ async fn media_socket(
     account_id: &str,
     begin: Value,
     caller: CallerAudio,
-    mut stop: mpsc::UnboundedReceiver<()>,
+    mut stop: mpsc::UnboundedReceiver<&'static str>,
 ) -> (Vec<u8>, bool) {
     let mut heard = Vec::new();
     let Ok(mut request) = url.into_client_request() else { return (heard, true) };
@@ -444,11 +462,13 @@ async fn media_socket(
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return (heard, true),
                 Some(Ok(_)) => {}
             },
-            _ = stop.recv() => {
-                let end = json!({ "event": "end", "reason": "call_ended" });
+            reason = stop.recv() => {
+                let reason = reason.unwrap_or("call_ended");
+                let end = json!({ "event": "end", "reason": reason });
                 let _ = socket.send(Message::text(end.to_string())).await;
                 let _ = socket.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() })).await;
-                return (heard, false);
+                // A deleted app is gone as if it had closed the socket itself.
+                return (heard, reason == "deleted");
             }
         }
     }
