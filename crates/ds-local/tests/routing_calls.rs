@@ -424,3 +424,32 @@ async fn a_caller_who_gives_up_while_the_team_rings_stops_the_phones_and_the_cal
     let ended = alice.until(json!({ "type": "call.ended" })).await;
     assert_eq!(ended["reason"], "hangup");
 }
+
+#[tokio::test]
+async fn a_ring_group_phone_number_member_that_picks_up_first_wins_over_the_ringing_softphone() {
+    let world = world().await;
+    let did = order_number(&world, MAIN_NUMBER).await;
+    let group = world
+        .post(
+            "/v1/ring_groups",
+            Some(&world.account),
+            json!({ "name": "Desk and cell", "timeout_seconds": 20 }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for member in [json!({ "extension": world.alice }), json!({ "phone_number": "+16175551234" })] {
+        world.post(&format!("/v1/ring_groups/{group}/members"), Some(&world.account), member).await;
+    }
+    route_number(&world, &did, json!({ "routing_target": group })).await;
+    let mut alice = world.client(&world.alice).await;
+
+    let call_id = call_number(&world, MAIN_NUMBER, json!({ "talk_seconds": 1 })).await;
+    let (leg, _) = ringing(&mut alice).await;
+    // The cell phone (a simulated far end) answers after the PSTN delay; Alice stops ringing.
+    assert_eq!(alice.until(json!({ "type": "call.ended", "call_id": leg })).await["reason"], "hangup");
+    let row = world.finished_call_log(&call_id).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    assert!(!row["connected_at"].is_null() && row["user_id"].is_null(), "{row}");
+}

@@ -188,9 +188,20 @@ impl Actor {
             let generation = routed.generation;
             tracing::debug!(%call_id, ?step, "routing step");
             let immediate = match &step {
-                Step::RingUsers { users, timeout_s, .. } => {
-                    // Phone-number members of ring groups are not dialled in v0.1.
-                    if self.ring_for_routed(call_id, users).await == 0 {
+                Step::RingUsers { users, phone_numbers, timeout_s, .. } => {
+                    let rang = self.ring_for_routed(call_id, users).await;
+                    // Phone-number members are simulated far ends (rest.md §18.3): the first
+                    // that answers picks up after the PSTN delay, in a race with the users.
+                    let number_answers = phone_numbers.iter().any(|number| {
+                        matches!(
+                            Behaviour::for_number(number),
+                            Behaviour::Pstn | Behaviour::Tone | Behaviour::Echo | Behaviour::Ivr
+                        )
+                    });
+                    if number_answers {
+                        self.routed_after(call_id, generation, Walk::Answered, self.timers.pstn_answer_delay);
+                    }
+                    if rang == 0 && !number_answers {
                         Some(Walk::NoAnswer)
                     } else {
                         self.routed_after(
@@ -410,7 +421,12 @@ impl Actor {
             // The hand-over failed (no reply, no action, or the socket gone for good).
             app.detach();
         }
-        let reason = if outcome == Walk::Hangup { EndReason::Hangup } else { EndReason::NoAnswer };
+        // Phones still ringing stop: the caller left, or a phone-number member answered.
+        let reason = if matches!(outcome, Walk::Hangup | Walk::Answered) {
+            EndReason::Hangup
+        } else {
+            EndReason::NoAnswer
+        };
         self.stop_ringing(call_id, reason).await;
         if let Some(step) = self.feed(call_id, outcome) {
             self.perform(call_id, step).await;
