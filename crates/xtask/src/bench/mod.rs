@@ -8,15 +8,21 @@
 //! Options: `--only bundle,browser,signalling,media,http` (default: all), `--runs N` (browser
 //! runs per page, default 5), `--quick` (small loads, to check the harness itself).
 
+mod browser;
 mod bundle;
+mod http;
+mod loadgen;
+mod media;
 mod report;
+mod server;
+mod signalling;
 
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use serde_json::json;
 
-use crate::process::Env;
+use crate::process::{Env, step};
 use crate::setup;
 use report::Figure;
 
@@ -67,11 +73,23 @@ impl Options {
 }
 
 pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
+    // Internal: the browser figures, re-run inside the loopback-only network namespace.
+    if args.first().map(String::as_str) == Some("--browser-in-namespace") {
+        let out = args.get(1).context("--browser-in-namespace needs an output file")?;
+        let options = Options::parse(&args[2..])?;
+        return browser::in_namespace(env, &options, std::path::Path::new(out));
+    }
     let options = Options::parse(args)?;
     let started = Instant::now();
     let started_at = utc_now(env);
     let machine = machine(env);
     setup::run(env)?;
+
+    let needs_server = ["browser", "signalling", "media", "http"].iter().any(|g| options.wants(g));
+    if needs_server {
+        step("bench: release builds of ds-local and ds-loadgen");
+        env.cargo(&["build", "--release", "-p", "ds-local", "-p", "ds-loadgen"]).run()?;
+    }
 
     let mut figures = Vec::new();
     let timed = |figures: &mut Vec<Figure>, group: &str, make: &dyn Fn() -> Vec<Figure>| {
@@ -89,17 +107,25 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
     timed(&mut figures, "bundle", &|| {
         vec![bundle::run(env).unwrap_or_else(|e| Figure::failed(1, "Bundle", &e))]
     });
-    for (number, title, group) in [
-        (2, "Ready", "browser"),
-        (3, "Call setup", "browser"),
-        (7, "ds-local signalling", "signalling"),
-        (8, "ds-local media", "media"),
-        (9, "ds-local HTTP", "http"),
-    ] {
-        if options.wants(group) {
-            figures.push(Figure::not_measured(number, title, "not implemented yet"));
+    // The browser pages load the embed bundle from dist/elements: build it if figure 1 did not.
+    timed(&mut figures, "browser", &|| {
+        if !options.wants("bundle")
+            && let Err(e) = crate::dist::run(env)
+        {
+            return vec![Figure::failed(2, browser::READY, &e), Figure::failed(3, browser::CALL_SETUP, &e)];
         }
+        browser::run(env, &options)
+    });
+    if options.wants("browser") {
+        figures.extend(browser::unmeasured_component_figures(env));
     }
+    timed(&mut figures, "signalling", &|| signalling::run(env, &options));
+    timed(&mut figures, "media", &|| {
+        vec![media::run(env, &options).unwrap_or_else(|e| Figure::failed(8, media::TITLE, &e))]
+    });
+    timed(&mut figures, "http", &|| {
+        vec![http::run(env, &options).unwrap_or_else(|e| Figure::failed(9, http::TITLE, &e))]
+    });
     figures.sort_by_key(|f| f.number);
 
     let total = started.elapsed().as_secs_f64();

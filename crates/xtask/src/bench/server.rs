@@ -1,0 +1,75 @@
+//! The release ds-local under measurement, started as its own process so its CPU and memory can
+//! be read from /proc apart from the load client's.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::process::Env;
+
+/// The fd limit the session figure is measured against (this machine's `ulimit -n`).
+pub const FD_LIMIT: u64 = 20_000;
+
+pub struct Server {
+    child: Child,
+    pub base_url: String,
+    pub pid: u32,
+}
+
+/// Where `cargo build --release` puts a binary of this workspace.
+pub fn release_binary(env: &Env, name: &str) -> PathBuf {
+    env.target_dir.join("release").join(name)
+}
+
+impl Server {
+    /// Starts `target/release/ds-local` on a free loopback port with `data_dir` and `extra` flags;
+    /// returns once it prints its listening line.
+    pub fn start(env: &Env, data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
+        let binary = release_binary(env, "ds-local");
+        let mut command = env.command(&binary);
+        command.args(["--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).args(extra);
+        // Logs at warn: info lines per call would cost the server time we are measuring.
+        command.env("RUST_LOG", "ds_local=warn");
+        let mut child = command
+            .0
+            .stdout(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let stdout = child.stdout.take().expect("stdout was configured as piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("ds-local listening on ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let pid = child.id();
+        let base_url = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                bail!("ds-local did not start listening within 60 s");
+            }
+        };
+        Ok(Self { child, base_url, pid })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.pid.to_string()]).status();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
