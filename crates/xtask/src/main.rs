@@ -13,6 +13,7 @@ mod dist;
 mod process;
 mod setup;
 mod test;
+mod test_hardening;
 
 use anyhow::bail;
 
@@ -37,6 +38,7 @@ fn run() -> anyhow::Result<()> {
         "demo" => demo::run(&env, &args[1..]),
         "test" => test::run(&env, &args[1..]),
         "bench" => bench::run(&env, &args[1..]),
+        "fuzz" => test_hardening::fuzz(&env, &args[1..]),
         // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
         "e2e-in-namespace" => test::e2e_in_namespace(&env),
         "wasm-in-namespace" => test::wasm_in_namespace(&env),

@@ -126,6 +126,9 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         let (ok, out) = cmd.tee()?;
         tally.cargo_run("native tests", ok, &out);
     }
+    if wanted("conformance") {
+        tally.check("conformance", crate::test_hardening::conformance(env));
+    }
     if wanted("wasm") {
         step("wasm: wasm-bindgen tests in headless Chromium, against a ds-local on 127.0.0.1:18787");
         let (ok, out) = wasm_tier(env)?;
