@@ -134,8 +134,9 @@ mod tests {
 
     #[test]
     fn the_custom_elements_manifest_describes_every_element_of_the_reference() {
-        let markdown = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/elements.md"))
-            .expect("docs/elements.md is in the repository");
+        let markdown =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/elements.md"))
+                .expect("docs/elements.md is in the repository");
         let manifest: serde_json::Value =
             serde_json::from_str(&reference::manifest(&markdown)).expect("the manifest is JSON");
         let tags: Vec<&str> = manifest["modules"]
