@@ -5,9 +5,7 @@
 
 use std::time::Instant;
 
-use anyhow::bail;
 use ds_protocol::signalling::{ClientMessage, ServerMessage};
-use futures_util::{StreamExt, stream};
 use serde_json::{Value, json};
 
 use crate::Target;
@@ -27,55 +25,53 @@ pub async fn run(target: &Target, levels: &[usize], samples: usize) -> anyhow::R
     let most = levels.iter().copied().max().unwrap_or(1);
     let users = platform.create_users(&account, most, 1000).await?;
     let mut results = Vec::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(PARALLEL_SIGN_INS));
     for &level in levels {
         let ids: Vec<String> = users[..level].iter().map(|u| u.id.clone()).collect();
         let tokens = platform.tokens(&ids).await?;
-        let signed_in: Vec<anyhow::Result<Socket>> = stream::iter(tokens)
+        // Each session's task starts as soon as it signs in and answers pings while the others
+        // sign in; every task (even one that failed) passes both barriers, so none waits forever.
+        let attempts = tokens.len();
+        let rounds = samples.div_ceil(attempts).max(1);
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(attempts));
+        let tasks: Vec<_> = tokens
+            .into_iter()
             .map(|token| {
                 let base = platform.base().to_owned();
-                async move { Socket::signed_in(&base, &token).await }
+                let start = start.clone();
+                let permits = permits.clone();
+                tokio::spawn(async move {
+                    let signed_in = {
+                        let _permit = permits.acquire().await.expect("the semaphore is never closed");
+                        Socket::signed_in(&base, &token).await
+                    };
+                    session(signed_in, rounds, start).await
+                })
             })
-            .buffer_unordered(PARALLEL_SIGN_INS)
-            .collect()
-            .await;
-        let mut sockets = Vec::new();
-        let mut sign_in_failures = 0;
-        let mut sign_in_error = None;
-        for result in signed_in {
-            match result {
-                Ok(socket) => sockets.push(socket),
-                Err(error) => {
-                    sign_in_failures += 1;
-                    sign_in_error.get_or_insert_with(|| format!("{error:#}"));
-                }
-            }
-        }
-        if sockets.is_empty() {
-            bail!("no session of {level} signed in: {}", sign_in_error.unwrap_or_default());
-        }
-        let level = sockets.len();
-        let rounds = samples.div_ceil(level).max(1);
-        let start = std::sync::Arc::new(tokio::sync::Barrier::new(level));
-        let tasks: Vec<_> = sockets
-            .into_iter()
-            .map(|socket| tokio::spawn(place_calls(socket, rounds, start.clone())))
             .collect();
         let mut create = Vec::new();
         let mut ping = Vec::new();
         let mut errors = 0;
         let mut first_error = None;
+        let mut sign_in_failures = 0;
+        let mut sign_in_error = None;
         for task in tasks {
             match task.await? {
-                Ok((c, p)) => {
+                Outcome::Measured(c, p) => {
                     create.extend(c);
                     ping.extend(p);
                 }
-                Err(error) => {
+                Outcome::NotSignedIn(error) => {
+                    sign_in_failures += 1;
+                    sign_in_error.get_or_insert(error);
+                }
+                Outcome::Failed(error) => {
                     errors += 1;
-                    first_error.get_or_insert_with(|| format!("{error:#}"));
+                    first_error.get_or_insert(error);
                 }
             }
         }
+        let level = attempts - sign_in_failures;
         results.push(json!({
             "sessions": level,
             "calls": create.len(),
@@ -90,17 +86,51 @@ pub async fn run(target: &Target, levels: &[usize], samples: usize) -> anyhow::R
     Ok(json!({ "levels": results }))
 }
 
-/// One session: its pings, then (once every session has pinged) its calls: call.create →
-/// call.trying, hang up, wait for the end.
-async fn place_calls(
-    mut socket: Socket,
+enum Outcome {
+    /// (call.create → call.trying, ping → pong) samples in ms.
+    Measured(Vec<f64>, Vec<f64>),
+    NotSignedIn(String),
+    Failed(String),
+}
+
+/// One session: (all sessions signed in) its pings, then (all sessions pinged) its calls:
+/// call.create → call.trying, hang up, wait for the end.
+async fn session(
+    signed_in: anyhow::Result<Socket>,
     rounds: usize,
     start: std::sync::Arc<tokio::sync::Barrier>,
-) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-    let offer = peer::signalling_offer()?;
-    let mut create = Vec::with_capacity(rounds);
+) -> Outcome {
+    let mut socket = match signed_in {
+        Ok(socket) => socket,
+        Err(error) => {
+            start.wait().await;
+            start.wait().await;
+            return Outcome::NotSignedIn(format!("{error:#}"));
+        }
+    };
+    let idle = socket.idle_until(async {
+        start.wait().await;
+    });
+    if let Err(error) = idle.await {
+        start.wait().await;
+        return Outcome::Failed(format!("{error:#}"));
+    }
     let mut ping = Vec::with_capacity(rounds);
-    start.wait().await;
+    let pinged = ping_rounds(&mut socket, rounds, &mut ping).await;
+    let idle = socket.idle_until(async {
+        start.wait().await;
+    });
+    if let Err(error) = pinged.and(idle.await) {
+        return Outcome::Failed(format!("{error:#}"));
+    }
+    let mut create = Vec::with_capacity(rounds);
+    match call_rounds(&mut socket, rounds, &mut create).await {
+        Ok(()) => Outcome::Measured(create, ping),
+        Err(error) => Outcome::Failed(format!("{error:#}")),
+    }
+}
+
+async fn ping_rounds(socket: &mut Socket, rounds: usize, ping: &mut Vec<f64>) -> anyhow::Result<()> {
     for _ in 0..rounds {
         let req_id = socket.req_id();
         let sent = Instant::now();
@@ -108,8 +138,11 @@ async fn place_calls(
         socket.until(|f| matches!(f, ServerMessage::Pong { req_id: Some(r) } if *r == req_id)).await?;
         ping.push(sent.elapsed().as_secs_f64() * 1000.0);
     }
-    // Every session finishes its pings before any call starts, so the floor is not slowed by calls.
-    start.wait().await;
+    Ok(())
+}
+
+async fn call_rounds(socket: &mut Socket, rounds: usize, create: &mut Vec<f64>) -> anyhow::Result<()> {
+    let offer = peer::signalling_offer()?;
     for _ in 0..rounds {
         let req_id = socket.req_id();
         let sent = Instant::now();
@@ -129,7 +162,7 @@ async fn place_calls(
         socket.send(&ClientMessage::CallHangup { call_id: call_id.clone() }).await?;
         socket.until(|f| matches!(f, ServerMessage::CallEnded { call_id: c, .. } if *c == call_id)).await?;
     }
-    Ok((create, ping))
+    Ok(())
 }
 
 /// p50, p90, p99, min and max of latencies in ms.

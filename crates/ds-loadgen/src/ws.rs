@@ -80,6 +80,23 @@ impl Socket {
         }
     }
 
+    /// Waits for `until` while answering the server's pings, so a socket stays alive while the
+    /// rest of a load is being set up. Frames other than pings are dropped.
+    pub async fn idle_until(&mut self, until: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+        tokio::pin!(until);
+        loop {
+            tokio::select! {
+                _ = &mut until => return Ok(()),
+                message = self.ws.next() => match message {
+                    Some(Ok(Message::Ping(_))) => self.ws.flush().await.context("flushing a pong")?,
+                    Some(Ok(Message::Close(_))) | None => bail!("the server closed the socket while idle"),
+                    Some(Err(error)) => return Err(error).context("socket failed while idle"),
+                    Some(Ok(_)) => {}
+                },
+            }
+        }
+    }
+
     /// Keeps the socket alive (answering server pings) until `stop` fires (`Ok`), or returns why
     /// the server ended it: its last text frame or close frame, or the transport error.
     pub async fn hold(mut self, mut stop: tokio::sync::watch::Receiver<bool>) -> Result<(), String> {

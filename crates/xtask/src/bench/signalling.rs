@@ -22,7 +22,7 @@ pub fn run(env: &Env, options: &Options) -> Vec<Figure> {
 }
 
 fn latency(env: &Env, options: &Options) -> anyhow::Result<Figure> {
-    let (levels, samples) = if options.quick { ("1,10,100", "200") } else { ("1,100,1000", "2000") };
+    let (levels, samples) = if options.quick { ("1,10,100", "200") } else { ("1,100,1000", "1000") };
     step(&format!("bench 7/signalling: call.create → call.trying with {levels} sessions"));
     let data = TempDir::new("ds-bench-signalling")?;
     let server = Server::start(env, &data.0, &[])?;
