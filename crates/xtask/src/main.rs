@@ -49,7 +49,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <setup|dist|demo|test|check-deps>");
+            println!("usage: cargo xtask <setup|dist|demo|test|bench|fuzz|check-deps>");
             Ok(())
         }
         other => bail!("unknown xtask command `{other}`; try `cargo xtask help`"),
