@@ -15,10 +15,11 @@ mod reference;
 /// Sizes are deterministic, so this is a CI gate, not a benchmark. `DS_EMBED_BUDGET` overrides it
 /// (used to show the gate failing).
 ///
-/// This is a ratchet, not the goal: the product budget is 100 KB (goal 80 KB), but since the
-/// headless phone API (ds-core + ds-web) joined the bundle it measures about 173 KB. Until the size
-/// work lands, the gate stops the bundle from growing further; lower it with every size win.
-pub const EMBED_BUDGET_BROTLI: u64 = 180_000;
+/// This is a ratchet, not the goal: the product budget is 100 KB (goal 80 KB). With the four
+/// elements, the headless phone API and Leptos's `erase_components` the bundle measures 280.0 KB
+/// (2026-11-25, see docs/benchmarks.md for where the bytes are). The gate stops it from growing;
+/// lower it with every size win. It was 180 KB before the components landed.
+pub const EMBED_BUDGET_BROTLI: u64 = 285_000;
 
 /// The budget in force: `DS_EMBED_BUDGET` (bytes) when set, else [`EMBED_BUDGET_BROTLI`].
 pub fn embed_budget() -> u64 {
