@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 mod dialer;
 mod events;
 mod history;
+mod host;
 mod provider;
 pub mod reference;
 pub mod reference_code;

@@ -10,64 +10,14 @@ use std::rc::{Rc, Weak};
 
 use ds_ui::AccountLink;
 use ds_ui::i18n::Locale;
-use ds_web::{AccountSession, TokenProvider};
+use ds_web::AccountSession;
 use leptos::mount::mount_to;
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
-use crate::registry::property;
+use crate::host::{TokenSource, api_base_of, locale_of};
 
 /// Styles shared by the account-side elements (before each element's own sheet).
 const ACCOUNT_CSS: &str = include_str!("css/account.css");
-
-/// Where an element's credential comes from; elements share a link when these are equal.
-#[derive(Clone)]
-enum TokenSource {
-    /// `token-url`, or a `tokenProvider` string that is a URL: the host's token endpoint.
-    Endpoint(String),
-    /// A `tokenProvider` string that is not a URL: the secret itself.
-    Token(String),
-    /// A `tokenProvider` function, compared by identity.
-    Function(js_sys::Function),
-}
-
-impl TokenSource {
-    fn same(&self, other: &TokenSource) -> bool {
-        match (self, other) {
-            (TokenSource::Endpoint(a), TokenSource::Endpoint(b))
-            | (TokenSource::Token(a), TokenSource::Token(b)) => a == b,
-            (TokenSource::Function(a), TokenSource::Function(b)) => js_sys::Object::is(a, b),
-            _ => false,
-        }
-    }
-
-    fn provider(&self) -> TokenProvider {
-        match self {
-            TokenSource::Endpoint(url) => TokenProvider::Endpoint(url.clone()),
-            TokenSource::Token(token) => TokenProvider::Fixed(token.clone()),
-            TokenSource::Function(function) => TokenProvider::Function(function.clone()),
-        }
-    }
-
-    /// `tokenProvider` wins over `token-url`.
-    fn of(host: &web_sys::HtmlElement) -> Option<TokenSource> {
-        let value = property(host, "tokenProvider");
-        if let Some(function) = value.dyn_ref::<js_sys::Function>() {
-            return Some(TokenSource::Function(function.clone()));
-        }
-        if let Some(text) = value.as_string().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
-            let is_url = text.starts_with("http://")
-                || text.starts_with("https://")
-                || text.starts_with('/')
-                || text.starts_with('.');
-            return Some(if is_url { TokenSource::Endpoint(text) } else { TokenSource::Token(text) });
-        }
-        host.get_attribute("token-url")
-            .map(|url| url.trim().to_owned())
-            .filter(|url| !url.is_empty())
-            .map(TokenSource::Endpoint)
-    }
-}
 
 /// A mounted element: dropping it unmounts the view (and releases its link).
 struct Instance {
@@ -104,21 +54,6 @@ pub(crate) fn link_for(host: &web_sys::HtmlElement) -> Rc<AccountLink> {
 /// How many distinct links are alive on the page (tests: elements share one).
 pub fn live_link_count() -> usize {
     LINKS.with(|links| links.borrow().iter().filter(|(_, _, link)| link.strong_count() > 0).count())
-}
-
-pub(crate) fn api_base_of(host: &web_sys::HtmlElement) -> String {
-    host.get_attribute("api-base")
-        .filter(|value| !value.trim().is_empty())
-        .or_else(ds_web::page_origin)
-        .unwrap_or_default()
-}
-
-pub(crate) fn locale_of(host: &web_sys::HtmlElement) -> Locale {
-    let tag = host
-        .get_attribute("locale")
-        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
-        .unwrap_or_default();
-    Locale::from_tag(&tag)
 }
 
 /// Builds an element's view from its host, its link and the live locale.

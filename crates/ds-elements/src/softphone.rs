@@ -12,14 +12,15 @@ use std::rc::Rc;
 use ds_core::view_model::ConnectionStatus;
 use ds_core::{Direction, PhoneEvent};
 use ds_ui::i18n::Locale;
-use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, Subscription, TokenProvider};
+use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, Subscription};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::events::{detail, emit};
-use crate::registry::{ElementSpec, property};
+use crate::host::{TokenSource, api_base_of, locale_of};
+use crate::registry::ElementSpec;
 
 /// Tag of the batteries-included softphone element.
 pub const SOFTPHONE_TAG: &str = "ds-softphone";
@@ -36,55 +37,6 @@ pub(crate) const SPEC: ElementSpec = ElementSpec {
 
 /// The stylesheet of the softphone's shadow root (after the shared theme tokens).
 const CSS: &str = include_str!("css/softphone.css");
-
-/// Where an element's token comes from; two elements share a phone when these are equal.
-#[derive(Clone)]
-enum TokenSource {
-    /// `token-url`, or a `tokenProvider` string that is a URL: the host's token endpoint.
-    Endpoint(String),
-    /// A `tokenProvider` string that is not a URL: the token itself.
-    Token(String),
-    /// A `tokenProvider` function, compared by identity.
-    Function(js_sys::Function),
-}
-
-impl TokenSource {
-    fn same(&self, other: &TokenSource) -> bool {
-        match (self, other) {
-            (TokenSource::Endpoint(a), TokenSource::Endpoint(b))
-            | (TokenSource::Token(a), TokenSource::Token(b)) => a == b,
-            (TokenSource::Function(a), TokenSource::Function(b)) => js_sys::Object::is(a, b),
-            _ => false,
-        }
-    }
-
-    fn provider(&self) -> TokenProvider {
-        match self {
-            TokenSource::Endpoint(url) => TokenProvider::Endpoint(url.clone()),
-            TokenSource::Token(token) => TokenProvider::Fixed(token.clone()),
-            TokenSource::Function(function) => TokenProvider::Function(function.clone()),
-        }
-    }
-
-    /// `tokenProvider` wins over `token-url` (docs/elements.md).
-    fn of(host: &web_sys::HtmlElement) -> Option<TokenSource> {
-        let value = property(host, "tokenProvider");
-        if let Some(function) = value.dyn_ref::<js_sys::Function>() {
-            return Some(TokenSource::Function(function.clone()));
-        }
-        if let Some(text) = value.as_string().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
-            let is_url = text.starts_with("http://")
-                || text.starts_with("https://")
-                || text.starts_with('/')
-                || text.starts_with('.');
-            return Some(if is_url { TokenSource::Endpoint(text) } else { TokenSource::Token(text) });
-        }
-        host.get_attribute("token-url")
-            .map(|url| url.trim().to_owned())
-            .filter(|url| !url.is_empty())
-            .map(TokenSource::Endpoint)
-    }
-}
 
 /// One phone and how many elements use it.
 struct SharedPhone {
@@ -144,21 +96,6 @@ fn release(api_base: &str, source: &TokenSource) {
     if let Some(phone) = last {
         phone.disconnect();
     }
-}
-
-fn api_base_of(host: &web_sys::HtmlElement) -> String {
-    host.get_attribute("api-base")
-        .filter(|value| !value.trim().is_empty())
-        .or_else(ds_web::page_origin)
-        .unwrap_or_default()
-}
-
-fn locale_of(host: &web_sys::HtmlElement) -> Locale {
-    let tag = host
-        .get_attribute("locale")
-        .or_else(|| web_sys::window().and_then(|w| w.navigator().language()))
-        .unwrap_or_default();
-    Locale::from_tag(&tag)
 }
 
 fn status_name(status: ConnectionStatus) -> &'static str {
