@@ -93,31 +93,7 @@ pub async fn get_json(
     session: &AccountSession,
     path: &str,
 ) -> Result<serde_json::Value, ApiError> {
-    let url = format!("{}{path}", api_base.trim_end_matches('/'));
-    let mut secret = session.secret().await?;
-    for attempt in 0..2 {
-        let response = Request::get(&url)
-            .header("Authorization", &format!("Bearer {secret}"))
-            .send()
-            .await
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        if (status == 401 || status == 403) && attempt == 0 {
-            secret = session.refresh().await?;
-            continue;
-        }
-        let body = response.text().await.map_err(|e| ApiError::BadBody(e.to_string()))?;
-        if !response.ok() {
-            let detail = parse_error_body(&body);
-            return Err(ApiError::Status {
-                status,
-                code: detail.as_ref().and_then(|d| d.code.clone()),
-                message: detail.map(|d| d.message).unwrap_or(body),
-            });
-        }
-        return serde_json::from_str(&body).map_err(|e| ApiError::BadBody(e.to_string()));
-    }
-    unreachable!("the loop returns on its second pass")
+    request_json(api_base, session, path, None).await
 }
 
 /// `POST {api_base}{path}` with a JSON body and the account session; one refresh-and-retry on
@@ -128,16 +104,27 @@ pub async fn post_json(
     path: &str,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
+    request_json(api_base, session, path, Some(body)).await
+}
+
+/// GET (no `body`) or POST (`body`) with one refresh-and-retry on 401/403, platform error bodies
+/// turned into [`ApiError::Status`]. An empty reply is `Null` for a POST only.
+async fn request_json(
+    api_base: &str,
+    session: &AccountSession,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<serde_json::Value, ApiError> {
     let url = format!("{}{path}", api_base.trim_end_matches('/'));
     let mut secret = session.secret().await?;
     for attempt in 0..2 {
-        let response = Request::post(&url)
-            .header("Authorization", &format!("Bearer {secret}"))
-            .json(body)
-            .map_err(|e| ApiError::BadBody(e.to_string()))?
-            .send()
-            .await
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        let authorization = format!("Bearer {secret}");
+        let request = match body {
+            None => Request::get(&url).header("Authorization", &authorization).build(),
+            Some(body) => Request::post(&url).header("Authorization", &authorization).json(body),
+        }
+        .map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
         let status = response.status();
         if (status == 401 || status == 403) && attempt == 0 {
             secret = session.refresh().await?;
@@ -152,7 +139,7 @@ pub async fn post_json(
                 message: detail.map(|d| d.message).unwrap_or(text),
             });
         }
-        if text.trim().is_empty() {
+        if body.is_some() && text.trim().is_empty() {
             return Ok(serde_json::Value::Null);
         }
         return serde_json::from_str(&text).map_err(|e| ApiError::BadBody(e.to_string()));
