@@ -167,7 +167,7 @@ test('partner CRM: a test call rings, the screen pop shows the patient, it is an
   const dbDir = mkdtempSync(path.join(tmpdir(), 'journey-crm-'));
   const crm = start('partner-crm', [
     '--listen', '127.0.0.1:0', '--api-base', baseUrl, '--account', demo.account, '--user', demo.alice,
-    '--elements-dir', path.join(root, 'dist/elements'), '--web-dir', path.join(root, 'examples/partner-crm/web'),
+    '--elements-dir', path.join(process.env.DS_DIST_DIR ?? path.join(root, 'dist'), 'elements'), '--web-dir', path.join(root, 'examples/partner-crm/web'),
   ]);
   const webhooks = await startWebhookLog(demo, dbDir, ['--receive-only']);
   try {

@@ -62,7 +62,7 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         .args(["--listen", DS_LOCAL_LISTEN, "--demo", "--platform-key", PLATFORM_KEY, "--data-dir"])
         .arg(env.root.join(".ds-local"))
         .arg("--static-dir")
-        .arg(env.root.join("dist"))
+        .arg(env.dist_dir.clone())
         .arg("--examples-dir")
         .arg(env.root.join("examples"));
     let api = servers.start("ds-local", ds_local, "ds-local listening on ", &logs, &stop)?;
@@ -74,7 +74,7 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
     crm.args(["--listen", CRM_LISTEN, "--api-base", &api])
         .env("DIALSTACK_KEY", PLATFORM_KEY)
         .arg("--elements-dir")
-        .arg(env.root.join("dist/elements"))
+        .arg(env.dist_dir.join("elements"))
         .arg("--web-dir")
         .arg(env.root.join("examples/partner-crm/web"));
     let crm_url = servers.start("partner-crm", crm, "partner-crm listening on ", &logs, &stop)?;

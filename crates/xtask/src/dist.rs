@@ -50,13 +50,13 @@ pub struct DistSizes {
 
 pub fn run(env: &Env) -> anyhow::Result<DistSizes> {
     step("dist: hosted softphone page (trunk build --release) -> dist/app/");
-    env.command("trunk").args(["build", "--release"]).run()?;
+    env.command("trunk").args(["build", "--release", "--dist"]).arg(env.dist_dir.join("app")).run()?;
 
     step("dist: embed bundle -> dist/elements/");
     build_elements(env)?;
 
-    let app = dir_sizes(&env.root.join("dist/app"))?;
-    let elements = dir_sizes(&env.root.join("dist/elements"))?;
+    let app = dir_sizes(&env.dist_dir.join("app"))?;
+    let elements = dir_sizes(&env.dist_dir.join("elements"))?;
     println!("    {:<20} {:>10} {:>10} {:>10}", "bundle", "raw", "gzip", "brotli");
     for (name, s) in [("dist/app", app), ("dist/elements", elements)] {
         println!("    {name:<20} {:>10} {:>10} {:>10}", kb(s.raw), kb(s.gzip), kb(s.brotli));
@@ -70,7 +70,7 @@ fn kb(bytes: u64) -> String {
 
 fn build_elements(env: &Env) -> anyhow::Result<()> {
     env.cargo(&["build", "--release", "--target", "wasm32-unknown-unknown", "-p", "ds-elements"]).run()?;
-    let out = env.root.join("dist/elements");
+    let out = env.dist_dir.join("elements");
     if out.exists() {
         std::fs::remove_dir_all(&out)?;
     }

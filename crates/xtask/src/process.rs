@@ -12,6 +12,9 @@ use anyhow::{Context, bail};
 pub struct Env {
     pub root: PathBuf,
     pub target_dir: PathBuf,
+    /// Where `cargo xtask dist` writes and test servers serve from: `DS_DIST_DIR` when set (so
+    /// several checkouts or helpers can build side by side), else `dist/` in the repository.
+    pub dist_dir: PathBuf,
     pub cargo_bin: PathBuf,
     pub path: std::ffi::OsString,
 }
@@ -32,7 +35,8 @@ impl Env {
         let mut dirs = vec![root.join("node_modules/.bin"), cargo_bin.clone()];
         dirs.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
         let path = std::env::join_paths(dirs).context("PATH entries must not contain ':'")?;
-        Ok(Self { root, target_dir, cargo_bin, path })
+        let dist_dir = std::env::var_os("DS_DIST_DIR").map_or_else(|| root.join("dist"), PathBuf::from);
+        Ok(Self { root, target_dir, dist_dir, cargo_bin, path })
     }
 
     pub fn command(&self, program: impl AsRef<OsStr>) -> Cmd {

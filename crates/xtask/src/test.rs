@@ -303,7 +303,7 @@ impl LocalServer {
             .args(["--listen", listen, "--demo", "--data-dir"])
             .arg(&data_dir.0)
             .arg("--static-dir")
-            .arg(env.root.join("dist"))
+            .arg(env.dist_dir.clone())
             .arg("--examples-dir")
             .arg(env.root.join("examples"))
             .0

@@ -67,7 +67,7 @@ fn measure(env: &Env, options: &Options) -> anyhow::Result<Vec<Figure>> {
 /// then the Playwright driver, whose JSON goes to `out`.
 pub fn in_namespace(env: &Env, options: &Options, out: &Path) -> anyhow::Result<()> {
     let data = TempDir::new("ds-bench-browser-data")?;
-    let static_dir = env.root.join("dist");
+    let static_dir = env.dist_dir.clone();
     let pages = env.root.join("tests/bench");
     let server = Server::start(
         env,

@@ -25,7 +25,7 @@ pub fn run(env: &Env) -> anyhow::Result<Figure> {
     let mut figure = Figure::new(1, "Bundle");
     step("bench 1/bundle: cargo xtask dist (release builds of dist/app and dist/elements)");
     let sizes = dist::run(env)?;
-    let elements = env.root.join("dist/elements");
+    let elements = env.dist_dir.join("elements");
     let per_file = per_file_sizes(&elements)?;
     let budget = [PRODUCT_BUDGET_BROTLI];
     figure.rows = vec![
