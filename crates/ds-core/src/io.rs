@@ -143,7 +143,9 @@ pub enum Command {
     SubscribePresence {
         users: Vec<String>,
     },
-    /// The E911 address id to present on the next handshake.
+    /// The E911 address id to present (§7.13). While connected, the phone re-authenticates on a
+    /// new socket as soon as no call is live, so the address binds (also when the id is the same,
+    /// as after the user confirmed it on a new network).
     SetEmergencyAddress {
         id: Option<String>,
     },

@@ -166,6 +166,14 @@ pub struct Phone {
     /// Call frames produced while the socket was down, sent after the next `authenticated`.
     pending_frames: Vec<ClientMessage>,
     last_status: ConnectionStatus,
+    /// The E911 address id sent in the current socket's `authenticate` (§7.13).
+    presented_emergency: Option<String>,
+    /// The current socket's session got `network.changed`: its address is not bound here.
+    network_changed: bool,
+    /// The address to present changed (or must be re-bound) after this socket authenticated:
+    /// open a new socket as soon as no call would be cut off (§7.13 "changing the address
+    /// requires a new socket").
+    rebind_pending: bool,
 }
 
 impl std::fmt::Debug for Phone {
@@ -205,6 +213,9 @@ impl Phone {
             abandoned_req_ids: VecDeque::new(),
             pending_frames: Vec::new(),
             last_status: ConnectionStatus::Idle,
+            presented_emergency: None,
+            network_changed: false,
+            rebind_pending: false,
         }
     }
 
@@ -284,6 +295,26 @@ impl Phone {
         self.calls.values().any(|c| c.info.call_id.is_none())
     }
 
+    /// The E911 address id presented on the next handshake (§7.13).
+    pub fn emergency_address_id(&self) -> Option<&str> {
+        self.config.emergency_address_id.as_deref()
+    }
+
+    /// Where the E911 address stands on the current session: the id the server accepted with
+    /// `authenticated` (`None` while not connected or when none was presented), and whether the
+    /// server then said `network.changed` (the address is bound to another network).
+    pub fn emergency_session(&self) -> (Option<&str>, bool) {
+        match self.conn {
+            Conn::Ready { .. } => (self.presented_emergency.as_deref(), self.network_changed),
+            _ => (None, false),
+        }
+    }
+
+    /// The API base URL REST calls go to.
+    pub fn api_base(&self) -> &str {
+        &self.config.api_base
+    }
+
     /// The signalling URL this phone connects to (§4.1).
     pub fn signalling_url(&self) -> String {
         signalling_url(self.config.signalling_base.as_deref(), &self.config.api_base)
@@ -329,8 +360,9 @@ impl Phone {
                     self.error(PhoneError::new(PhoneErrorCode::TransportClosed, "Not connected"));
                 }
             }
-            Command::SetEmergencyAddress { id } => self.config.emergency_address_id = id,
+            Command::SetEmergencyAddress { id } => self.set_emergency_address(id),
         }
+        self.rebind_when_idle(now);
         self.emit_status();
     }
 
@@ -369,6 +401,7 @@ impl Phone {
             // Frames of a socket we no longer use.
             _ => {}
         }
+        self.rebind_when_idle(now);
         self.emit_status();
     }
 
@@ -396,10 +429,12 @@ impl Phone {
                         req_id: req_id.clone(),
                         deadline: now + AUTH_TIMEOUT_MS,
                     };
+                    self.presented_emergency = self.config.emergency_address_id.clone();
+                    self.network_changed = false;
                     self.outputs.push_back(Output::SendFrame(ClientMessage::Authenticate {
                         req_id: Some(req_id),
                         token,
-                        emergency_address_id: self.config.emergency_address_id.clone(),
+                        emergency_address_id: self.presented_emergency.clone(),
                     }));
                 }
             }
@@ -453,6 +488,7 @@ impl Phone {
             }
             MediaEvent::Failed { call, code, message } => self.media_failed(now, call, code, message),
         }
+        self.rebind_when_idle(now);
         self.emit_status();
     }
 
@@ -523,6 +559,7 @@ impl Phone {
                 "The call was not accepted within 30 s",
             );
         }
+        self.rebind_when_idle(now);
         self.emit_status();
     }
 
@@ -563,6 +600,28 @@ impl Phone {
         self.pending_frames.clear();
     }
 
+    fn set_emergency_address(&mut self, id: Option<String>) {
+        self.config.emergency_address_id = id;
+        // A socket that already sent `authenticate` bound the old address (or none): re-present.
+        // Also when the id is unchanged: after `DELETE …/registered_ip` the same id re-binds.
+        if matches!(self.conn, Conn::Authenticating { .. } | Conn::Ready { .. }) {
+            self.rebind_pending = true;
+        }
+    }
+
+    /// Carries out a pending re-bind once the session is ready and no call would be cut off
+    /// (§4.8: a manual reconnect hangs up calls; we wait for them to end instead).
+    fn rebind_when_idle(&mut self, now: u64) {
+        if !self.rebind_pending || !matches!(self.conn, Conn::Ready { .. }) || !self.calls.is_empty() {
+            return;
+        }
+        self.rebind_pending = false;
+        self.close_current_socket();
+        self.clear_session_timers();
+        self.reconnect_attempt = 0;
+        self.open_socket(now);
+    }
+
     fn clear_session_timers(&mut self) {
         self.refresh = Refresh::Idle;
         self.wake_probe_deadline = None;
@@ -570,6 +629,8 @@ impl Phone {
     }
 
     fn open_socket(&mut self, now: u64) {
+        // The new socket presents the current address, which settles any pending re-bind.
+        self.rebind_pending = false;
         self.next_socket += 1;
         let socket = SocketId(self.next_socket);
         self.conn = Conn::Opening { socket, deadline: now + AUTH_TIMEOUT_MS };
@@ -758,7 +819,10 @@ impl Phone {
                     self.schedule_refresh(now);
                 }
             }
-            ServerMessage::NetworkChanged {} => self.event(PhoneEvent::NetworkChanged),
+            ServerMessage::NetworkChanged {} => {
+                self.network_changed = true;
+                self.event(PhoneEvent::NetworkChanged);
+            }
             ServerMessage::Error(error) => self.on_error(now, error),
             ServerMessage::CallTrying { call_id, req_id } => self.on_trying(call_id, req_id),
             ServerMessage::CallRinging { call_id } => {
@@ -882,6 +946,17 @@ impl Phone {
         // Settles the handshake: any fatal error, or any error echoing the authenticate req_id.
         if let Conn::Authenticating { req_id: expected, .. } = &self.conn {
             if fatal || req_id == Some(expected.as_str()) {
+                if !fatal
+                    && code == PhoneErrorCode::InvalidMessage
+                    && let Some(id) = self.presented_emergency.take()
+                {
+                    // The server cannot use the address we presented (deleted, or another user's:
+                    // §4.5 "observed"). Presenting it again would be refused forever, so the next
+                    // attempt goes without it and the user is asked for an address.
+                    self.config.emergency_address_id = None;
+                    error.code = PhoneErrorCode::EmergencyAddressRequired;
+                    error.message = format!("The emergency address {id} was refused: {}", error.message);
+                }
                 self.error(error);
                 if code == PhoneErrorCode::AuthFailed {
                     // The token was refused: give the host a chance to supply a fresh one before

@@ -5,6 +5,8 @@ use ds_protocol::signalling::HeldBy;
 
 /// Decisions of the dialer, call history and screen pop.
 pub mod embeds;
+/// Decisions of the E911 banner and address form.
+pub mod emergency;
 
 pub use crate::destination::{format_as_you_type, format_for_display, strip_to_dial_string};
 
