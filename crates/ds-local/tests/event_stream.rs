@@ -108,7 +108,7 @@ async fn reconnecting_with_last_event_id_replays_exactly_the_missed_events_in_or
     let connected = stream.next_event().await;
     assert_eq!(connected.event.as_deref(), Some("connected"));
     assert_eq!(connected.data.as_deref(), Some("{}"));
-    assert_eq!(connected.id, None);
+    assert_eq!(connected.id.as_deref(), Some("0"), "no event yet: the resume point is 0");
     emit(&base, &account, "call.incoming").await;
     let live = stream.next_event().await;
     assert_eq!(live.event.as_deref(), Some("call.incoming"));
@@ -140,6 +140,34 @@ async fn reconnecting_with_last_event_id_replays_exactly_the_missed_events_in_or
     let next = resumed.next_event().await;
     assert_eq!(next.event.as_deref(), Some("call.incoming"));
     assert_eq!(next.id, Some((first + 4).to_string()));
+    server.abort();
+}
+
+/// Found by `cargo xtask chaos` (scenario 2): a stream cut before its first real event used to
+/// come back with no Last-Event-ID (`connected` had no id), so the calls that rang in the gap
+/// never reached the screen pop.
+#[tokio::test]
+async fn a_stream_cut_before_its_first_event_resumes_from_the_id_of_connected() {
+    let platform = Platform::new().await;
+    let account = platform.create_account("o@c.test").await;
+    let session = platform.session(&account).await;
+    let (addr, server) = platform.serve().await;
+    let base = format!("http://{addr}");
+    emit(&base, &account, "call.end").await;
+
+    let mut stream = SseReader::open(&base, &session, None, None).await;
+    let connected = stream.next_event().await;
+    assert_eq!(connected.event.as_deref(), Some("connected"));
+    let resume_point = connected.id.expect("connected carries the resume point");
+    assert_eq!(resume_point, "1", "the event before the connection is not replayed");
+    drop(stream);
+    emit(&base, &account, "call.incoming").await;
+
+    let mut resumed = SseReader::open(&base, &session, None, Some(&resume_point)).await;
+    assert_eq!(resumed.next_event().await.event.as_deref(), Some("connected"));
+    let missed = resumed.next_event().await;
+    assert_eq!(missed.event.as_deref(), Some("call.incoming"));
+    assert_eq!(missed.id.as_deref(), Some("2"));
     server.abort();
 }
 

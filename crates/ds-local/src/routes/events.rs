@@ -1,7 +1,8 @@
 //! `GET /v1/events`: the account event stream (protocol.md §12, §16.11).
 //!
-//! `event: connected` first; then, when the client sent `Last-Event-ID`, every retained event
-//! after it in order; then live events. Each event carries `id: <per-account sequence>`.
+//! `event: connected` first (its id is the resume point); then, when the client sent
+//! `Last-Event-ID`, every retained event after it in order; then live events. Each event carries
+//! `id: <per-account sequence>`.
 //! Heartbeat comments keep proxies from closing an idle stream.
 
 use std::collections::VecDeque;
@@ -98,7 +99,11 @@ impl EventStream {
     async fn next(mut self) -> Option<(Result<Event, Infallible>, Self)> {
         if !self.connected_sent {
             self.connected_sent = true;
-            return Some((Ok(Event::default().event(ds_protocol::events::CONNECTED).data("{}")), self));
+            // `connected` carries the resume point as its id, so a client cut before any other
+            // event arrives still reconnects with a Last-Event-ID and gets what it missed (without
+            // it, the browser reconnects with none and the events of the gap are never replayed).
+            let connected = Event::default().event(ds_protocol::events::CONNECTED).id(self.last.to_string());
+            return Some((Ok(connected.data("{}")), self));
         }
         loop {
             if let Some(event) = self.queue.pop_front() {
