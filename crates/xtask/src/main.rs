@@ -5,9 +5,11 @@
 //! - `demo`: setup + dist + ds-local with the demo account on 127.0.0.1:8787 and the partner CRM
 //!   example on 127.0.0.1:8788, until Ctrl-C.
 //! - `test`: setup, then every test tier, ending with one `summary: N passed, N failed` line.
+//! - `chaos`: failure scenarios (cut sockets, killed server, short tokens, netem); not part of `test`.
 //! - `check-deps`: only the dependency-direction check.
 
 mod bench;
+mod chaos;
 mod demo;
 mod dist;
 mod process;
@@ -38,6 +40,7 @@ fn run() -> anyhow::Result<()> {
         "demo" => demo::run(&env, &args[1..]),
         "test" => test::run(&env, &args[1..]),
         "bench" => bench::run(&env, &args[1..]),
+        "chaos" => chaos::run(&env, &args[1..]),
         "fuzz" => test_hardening::fuzz(&env, &args[1..]),
         // Internal: the part of the e2e tier that runs inside the loopback-only namespace.
         "e2e-in-namespace" => test::e2e_in_namespace(&env),
@@ -49,7 +52,7 @@ fn run() -> anyhow::Result<()> {
             Ok(())
         }
         "help" | "--help" | "-h" => {
-            println!("usage: cargo xtask <setup|dist|demo|test|bench|fuzz|check-deps>");
+            println!("usage: cargo xtask <setup|dist|demo|test|bench|chaos|fuzz|check-deps>");
             Ok(())
         }
         other => bail!("unknown xtask command `{other}`; try `cargo xtask help`"),
