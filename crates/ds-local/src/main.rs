@@ -75,6 +75,14 @@ async fn main() -> anyhow::Result<()> {
     let state = ds_local::AppState::open(config)
         .await
         .with_context(|| format!("cannot open the data dir {}", args.data_dir.display()))?;
+    // Calls a killed predecessor left live cannot still be going on: end them (and tell webhook
+    // receivers) before anything new starts.
+    let closed = ds_local::signalling::cdr::close_calls_left_live(&state)
+        .await
+        .context("cannot close the calls a previous run left live")?;
+    if closed > 0 {
+        tracing::info!(closed, "ended calls left live by a previous run");
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

@@ -174,24 +174,40 @@ pub async fn network_answered(state: &AppState, call_id: &str, at: i64) {
 
 /// Records the end (status, duration, cause) and publishes `call.end`. Idempotent: a row that
 /// already has a status is left alone and no second `call.end` is published.
+///
+/// The row and the event (with its webhook outbox rows) commit in one transaction: a crash
+/// between two separate writes would leave a finished call whose `call.end` webhook never goes
+/// out (what `cargo xtask chaos` scenario 3 counts).
 pub async fn ended(state: &AppState, facts: &Facts, at: i64, outcome: Outcome) {
+    match end_row(state, facts, at, outcome).await {
+        Ok(Some(event)) => {
+            state.events().announce(event);
+        }
+        Ok(None) => {}
+        Err(error) => tracing::warn!(call_id = %facts.call_id, %error, "cannot record the end of the call"),
+    }
+}
+
+async fn end_row(
+    state: &AppState,
+    facts: &Facts,
+    at: i64,
+    outcome: Outcome,
+) -> Result<Option<crate::events::StoredEvent>, sqlx::Error> {
     type Times = (i64, Option<i64>, Option<i64>, Option<String>);
-    let row: Result<Option<Times>, _> =
+    let mut tx = state.db().begin().await?;
+    let row: Option<Times> =
         sqlx::query_as("SELECT started_at, answered_at, connected_at, status FROM calls WHERE id = ?")
             .bind(&facts.call_id)
-            .fetch_optional(state.db())
-            .await;
+            .fetch_optional(&mut *tx)
+            .await?;
     let (started_at, answered_at, connected_at) = match row {
-        Ok(Some((_, _, _, Some(_)))) => return,
-        Ok(Some((started_at, answered_at, connected_at, None))) => (started_at, answered_at, connected_at),
-        Ok(None) => (at, None, None),
-        Err(error) => {
-            tracing::warn!(call_id = %facts.call_id, %error, "cannot read the call log row");
-            (at, None, None)
-        }
+        Some((_, _, _, Some(_))) => return Ok(None),
+        Some((started_at, answered_at, connected_at, None)) => (started_at, answered_at, connected_at),
+        None => (at, None, None),
     };
     let duration = answered_at.map(|answered| (at - answered).max(0) / 1000);
-    let result = sqlx::query(
+    sqlx::query(
         "UPDATE calls SET ended_at = ?, duration_seconds = ?, status = ?, hangup_cause = ?,
          to_number = COALESCE(to_number, ?) WHERE id = ?",
     )
@@ -201,27 +217,84 @@ pub async fn ended(state: &AppState, facts: &Facts, at: i64, outcome: Outcome) {
     .bind(outcome.hangup_cause())
     .bind(&facts.to_number)
     .bind(&facts.call_id)
-    .execute(state.db())
-    .await;
-    if let Err(error) = result {
-        tracing::warn!(call_id = %facts.call_id, %error, "cannot record the end of the call");
-    }
-    publish(
-        state,
-        facts,
-        "call.end",
-        json!({
-            "status": outcome.status(),
-            // rest.md §17.5 [open]: 0 when never answered.
-            "duration_seconds": duration.unwrap_or(0),
-            "hangup_cause": outcome.hangup_cause(),
-            "started_at": iso(started_at),
-            "answered_at": answered_at.map(iso),
-            "connected_at": connected_at.map(iso),
-            "ended_at": iso(at),
-        }),
+    .execute(&mut *tx)
+    .await?;
+    let mut data = common(facts, state.clock().now_ms());
+    data.extend([
+        ("status".to_owned(), json!(outcome.status())),
+        // rest.md §17.5 [open]: 0 when never answered.
+        ("duration_seconds".to_owned(), json!(duration.unwrap_or(0))),
+        ("hangup_cause".to_owned(), json!(outcome.hangup_cause())),
+        ("started_at".to_owned(), json!(iso(started_at))),
+        ("answered_at".to_owned(), json!(answered_at.map(iso))),
+        ("connected_at".to_owned(), json!(connected_at.map(iso))),
+        ("ended_at".to_owned(), json!(iso(at))),
+    ]);
+    let event = state.events().record(&mut tx, &facts.account_id, "call.end", Value::Object(data)).await?;
+    tx.commit().await?;
+    Ok(Some(event))
+}
+
+/// At start-up, ends the calls a previous process left live (it was killed: no call survives
+/// its process). An answered one ends as lost (`completed`, cause 41), an unanswered one as
+/// `failed`; each gets its `call.end` like any other end, so call logs and webhook receivers do
+/// not keep a call "live" forever. Returns how many were closed.
+pub async fn close_calls_left_live(state: &AppState) -> Result<usize, sqlx::Error> {
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, account_id, user_id, direction, from_number, from_label, to_number, to_label, did_id,
+         answered_at FROM calls WHERE status IS NULL ORDER BY started_at",
     )
-    .await;
+    .fetch_all(state.db())
+    .await?;
+    let now = state.clock().now_ms();
+    let mut closed = 0;
+    for (
+        call_id,
+        account_id,
+        user_id,
+        direction,
+        from_number,
+        from_name,
+        to_number,
+        to_label,
+        did,
+        answered,
+    ) in rows
+    {
+        let facts = Facts {
+            call_id,
+            account_id,
+            user_id,
+            direction: match direction.as_str() {
+                "outbound" => "outbound",
+                "internal" => "internal",
+                _ => "inbound",
+            },
+            from_number,
+            from_name,
+            to_number,
+            to_label,
+            did,
+        };
+        let outcome = if answered.is_some() { Outcome::Lost } else { Outcome::Failed };
+        if let Some(event) = end_row(state, &facts, now, outcome).await? {
+            state.events().announce(event);
+            closed += 1;
+        }
+    }
+    Ok(closed)
 }
 
 /// Records the DTMF digits received on a call so far.
@@ -233,5 +306,84 @@ pub async fn digits(state: &AppState, call_id: &str, digits: &str) {
         .await;
     if let Err(error) = result {
         tracing::warn!(%call_id, %error, "cannot record DTMF digits");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AppState, Config};
+
+    async fn demo_state() -> (AppState, crate::demo::DemoIds) {
+        let state = AppState::open(Config { demo: true, ..Config::in_memory() }).await.unwrap();
+        (state, crate::demo::ids())
+    }
+
+    fn facts(call_id: &str, ids: &crate::demo::DemoIds) -> Facts {
+        Facts {
+            call_id: call_id.to_owned(),
+            account_id: ids.account.clone(),
+            user_id: Some(ids.alice.clone()),
+            direction: "outbound",
+            from_number: ids.alice.clone(),
+            from_name: None,
+            to_number: Some("+15005550001".to_owned()),
+            to_label: None,
+            did: None,
+        }
+    }
+
+    async fn status(state: &AppState, call_id: &str) -> (Option<String>, Option<i64>) {
+        sqlx::query_as("SELECT status, hangup_cause FROM calls WHERE id = ?")
+            .bind(call_id)
+            .fetch_one(state.db())
+            .await
+            .unwrap()
+    }
+
+    async fn call_end_events(state: &AppState, call_id: &str) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE type = 'call.end' AND data LIKE ?")
+            .bind(format!("%{call_id}%"))
+            .fetch_one(state.db())
+            .await
+            .unwrap()
+    }
+
+    /// Found by `cargo xtask chaos` (scenario 3): calls live when ds-local was SIGKILLed stayed
+    /// live in the call log forever, with no `call.end`.
+    #[tokio::test]
+    async fn calls_left_live_by_a_killed_process_end_with_their_call_end_at_start_up() {
+        let (state, ids) = demo_state().await;
+        let now = state.clock().now_ms();
+        let (ringing, talking, finished) =
+            (facts("call_ringing", &ids), facts("call_talking", &ids), facts("call_finished", &ids));
+        for call in [&ringing, &talking, &finished] {
+            insert(&state, call, None, now).await;
+        }
+        answered(&state, &talking, now).await;
+        ended(&state, &finished, now, Outcome::Completed).await;
+
+        assert_eq!(close_calls_left_live(&state).await.unwrap(), 2);
+        assert_eq!(status(&state, "call_ringing").await, (Some("failed".to_owned()), Some(41)));
+        assert_eq!(status(&state, "call_talking").await, (Some("completed".to_owned()), Some(41)));
+        assert_eq!(status(&state, "call_finished").await, (Some("completed".to_owned()), None));
+        for call in ["call_ringing", "call_talking", "call_finished"] {
+            assert_eq!(call_end_events(&state, call).await, 1, "{call}");
+        }
+        assert_eq!(close_calls_left_live(&state).await.unwrap(), 0, "nothing is closed twice");
+    }
+
+    /// The end of a call and its `call.end` commit together: when the event cannot be recorded
+    /// the row stays live (and is closed at the next start) rather than finished without its
+    /// webhook.
+    #[tokio::test]
+    async fn an_end_whose_event_cannot_be_recorded_leaves_the_row_live() {
+        let (state, ids) = demo_state().await;
+        let now = state.clock().now_ms();
+        let call = facts("call_unlucky", &ids);
+        insert(&state, &call, None, now).await;
+        sqlx::query("ALTER TABLE events RENAME TO events_away").execute(state.db()).await.unwrap();
+        ended(&state, &call, now, Outcome::Completed).await;
+        assert_eq!(status(&state, "call_unlucky").await, (None, None));
     }
 }
