@@ -16,5 +16,6 @@ pub struct Health {
 }
 
 pub mod events;
+mod frame_codec;
 pub mod rest;
 pub mod signalling;

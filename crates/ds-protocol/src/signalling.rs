@@ -537,9 +537,11 @@ impl ClientMessage {
         }
     }
 
-    /// Serialises to the JSON text of one WebSocket frame.
+    /// Serialises to the JSON text of one WebSocket frame: byte for byte what `serde_json` writes
+    /// with the derived `Serialize`, without that code in the browser bundle (see
+    /// `frame_codec.rs`).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("signalling frames contain only strings, numbers and bools")
+        crate::frame_codec::encode_client_frame(self)
     }
 }
 
@@ -681,9 +683,11 @@ fn parse_frame<T: serde::de::DeserializeOwned>(text: &str, known_types: &[&str])
     }
 }
 
-/// Parses one frame received by the client. Never panics.
+/// Parses one frame received by the client. Never panics. Accepts and refuses exactly what the
+/// derived `Deserialize` does, through a hand-written reader that keeps serde's generated visitors
+/// out of the browser bundle (see `frame_codec.rs`).
 pub fn parse_server_frame(text: &str) -> ParsedFrame<ServerMessage> {
-    parse_frame(text, ServerMessage::TYPE_NAMES)
+    crate::frame_codec::decode_server_frame(text)
 }
 
 /// Parses one frame received by the server. Never panics.
