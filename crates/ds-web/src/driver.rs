@@ -121,7 +121,7 @@ type Listener = Rc<dyn Fn(&DriverEvent)>;
 type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Inner {
-    phone: RefCell<Phone>,
+    pub(crate) phone: RefCell<Phone>,
     pending: RefCell<VecDeque<Work>>,
     busy: Cell<bool>,
     timer: RefCell<Option<Timer>>,
@@ -503,6 +503,7 @@ impl PhoneHandle {
                 return Err(error);
             }
         };
+        crate::emergency::present_stored(self, &token);
         self.inner.command(Command::Connect { token });
         Ok(())
     }

@@ -93,7 +93,7 @@ pub async fn get_json(
     session: &AccountSession,
     path: &str,
 ) -> Result<serde_json::Value, ApiError> {
-    request_json(api_base, session, path, None).await
+    request_json(api_base, session, Verb::Get, path, None).await
 }
 
 /// `POST {api_base}{path}` with a JSON body and the account session; one refresh-and-retry on
@@ -104,14 +104,24 @@ pub async fn post_json(
     path: &str,
     body: &serde_json::Value,
 ) -> Result<serde_json::Value, ApiError> {
-    request_json(api_base, session, path, Some(body)).await
+    request_json(api_base, session, Verb::Post, path, Some(body)).await
 }
 
-/// GET (no `body`) or POST (`body`) with one refresh-and-retry on 401/403, platform error bodies
-/// turned into [`ApiError::Status`]. An empty reply is `Null` for a POST only.
-async fn request_json(
+/// The HTTP methods of [`request_json`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+    Delete,
+}
+
+/// `verb` (with a JSON `body` for POST) and one refresh-and-retry on 401/403, platform error
+/// bodies turned into [`ApiError::Status`]. An empty reply is `Null` for a POST or DELETE only.
+/// `session` may hold any bearer secret: the E911 client feeds it user tokens.
+pub(crate) async fn request_json(
     api_base: &str,
     session: &AccountSession,
+    verb: Verb,
     path: &str,
     body: Option<&serde_json::Value>,
 ) -> Result<serde_json::Value, ApiError> {
@@ -119,9 +129,12 @@ async fn request_json(
     let mut secret = session.secret().await?;
     for attempt in 0..2 {
         let authorization = format!("Bearer {secret}");
-        let request = match body {
-            None => Request::get(&url).header("Authorization", &authorization).build(),
-            Some(body) => Request::post(&url).header("Authorization", &authorization).json(body),
+        let request = match (verb, body) {
+            (Verb::Post, Some(body)) => {
+                Request::post(&url).header("Authorization", &authorization).json(body)
+            }
+            (Verb::Delete, _) => Request::delete(&url).header("Authorization", &authorization).build(),
+            _ => Request::get(&url).header("Authorization", &authorization).build(),
         }
         .map_err(|e| ApiError::BadBody(e.to_string()))?;
         let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
@@ -139,7 +152,7 @@ async fn request_json(
                 message: detail.map(|d| d.message).unwrap_or(text),
             });
         }
-        if body.is_some() && text.trim().is_empty() {
+        if verb != Verb::Get && text.trim().is_empty() {
             return Ok(serde_json::Value::Null);
         }
         return serde_json::from_str(&text).map_err(|e| ApiError::BadBody(e.to_string()));

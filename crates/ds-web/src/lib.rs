@@ -4,8 +4,10 @@
 //! - [`PhoneHandle`]: the phone as Rust UIs use it (commands, snapshot, subscriptions).
 //! - [`js_api`]: the same phone as a headless JS API (`DialStackPhone`, `Call`).
 //! - [`quality`]: pure call-quality arithmetic (MOS estimate, one-way audio).
+//! - [`emergency`]: the user's E911 addresses (REST, and the chosen id kept per user).
 
 mod driver;
+pub mod emergency;
 pub mod events;
 pub mod js_api;
 mod media;
@@ -15,6 +17,7 @@ pub mod tabs;
 mod tokens;
 
 pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
+pub use emergency::EmergencyAddresses;
 pub use events::{
     AccountEventStream, AccountSession, ApiError, StreamEvent, StreamNotice, get_json, post_json,
 };

@@ -103,11 +103,11 @@ fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
-fn stored(key: &str) -> Option<String> {
+pub(crate) fn stored(key: &str) -> Option<String> {
     storage()?.get_item(key).ok()?.filter(|v| !v.is_empty())
 }
 
-fn store(key: &str, value: Option<&str>) {
+pub(crate) fn store(key: &str, value: Option<&str>) {
     if let Some(storage) = storage() {
         let _ = match value {
             Some(value) => storage.set_item(key, value),

@@ -1,4 +1,4 @@
-//! The softphone's smaller parts: reconnect button, quality indicator, E911 banner, error chip,
+//! The softphone's smaller parts: reconnect button, quality indicator, error chip,
 //! "click to enable audio", the end reason of the last call, and the audio device pickers.
 
 use ds_core::view_model::{
@@ -10,8 +10,8 @@ use ds_web::quality::QualityReport;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::SoftphoneCtx;
 use super::strings::{Text, end_text, error_text, quality_text};
-use super::{EmergencyPrompt, SoftphoneCtx};
 use crate::i18n::Locale;
 
 /// Offered when the connection ended (error, or disconnected) so the user can try again.
@@ -103,28 +103,6 @@ pub fn QualityIndicator() -> impl IntoView {
                 <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p>
             </Show>
         </Show>
-    }
-}
-
-/// The E911 prompt after `network.changed` or a refused outside call.
-#[component]
-pub fn EmergencyBanner() -> impl IntoView {
-    let ctx = expect_context::<SoftphoneCtx>();
-    move || {
-        ctx.state.emergency.get().map(|prompt| {
-            let words = match prompt {
-                EmergencyPrompt::Confirm => Text::EmergencyConfirm,
-                EmergencyPrompt::Required => Text::EmergencyRequired,
-            };
-            view! {
-                <div class="ds-banner" role="alert" data-testid="e911-banner">
-                    <p>{ctx.t(words)}</p>
-                    <button type="button" on:click=move |_| ctx.state.emergency.set(None)>
-                        {ctx.t(Text::Dismiss)}
-                    </button>
-                </div>
-            }
-        })
     }
 }
 

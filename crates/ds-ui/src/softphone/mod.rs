@@ -1,6 +1,6 @@
 //! The softphone: status chip, dial pad, outbound progress, incoming and call-waiting cards,
 //! in-call controls (mute, hold, DTMF, blind and attended transfer), held-call cards, audio
-//! devices, live quality, E911 banner and the error chip.
+//! devices, live quality, the E911 banner and address form, and the error chip.
 //!
 //! [`Softphone`] subscribes to a [`PhoneHandle`] and mirrors its snapshot into signals
 //! ([`PhoneState`]); the parts read those signals through [`SoftphoneCtx`] and dispatch
@@ -9,6 +9,7 @@
 
 mod calls;
 mod dialpad;
+mod emergency;
 mod extras;
 pub mod strings;
 
@@ -30,15 +31,6 @@ use strings::{Text, text};
 /// cancelable `ds-call-request`).
 pub type BeforeDial = Rc<dyn Fn(&str) -> bool>;
 
-/// Why the E911 banner is up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmergencyPrompt {
-    /// `network.changed`: confirm the location again.
-    Confirm,
-    /// A PSTN call was refused until an address is bound.
-    Required,
-}
-
 /// The phone's state as signals, refreshed from [`PhoneHandle::snapshot`] on every event.
 #[derive(Debug, Clone, Copy)]
 pub struct PhoneState {
@@ -51,7 +43,16 @@ pub struct PhoneState {
     /// The call that just ended, shown for [`END_SUMMARY_MS`].
     pub ended: RwSignal<Option<CallInfo>>,
     pub devices: RwSignal<Vec<AudioDevice>>,
-    pub emergency: RwSignal<Option<EmergencyPrompt>>,
+    /// The E911 address id the phone presents.
+    pub emergency_id: RwSignal<Option<String>>,
+    /// The current session's (presented address id, `network.changed` seen).
+    pub emergency_session: RwSignal<(Option<String>, bool)>,
+    /// (id, one-line summary) of the chosen address, once loaded or saved.
+    pub emergency_summary: RwSignal<Option<(String, String)>>,
+    /// The address form is open.
+    pub emergency_form: RwSignal<bool>,
+    /// The banner's open-the-form button, where the focus returns when the form closes.
+    pub emergency_button: NodeRef<leptos::html::Button>,
     /// Text of the assertive live region (incoming calls, unplugged devices).
     pub announcement: RwSignal<String>,
     /// Wall clock (ms) for call timers, ticking once a second.
@@ -69,7 +70,11 @@ impl PhoneState {
             audio_blocked: RwSignal::new(false),
             ended: RwSignal::new(None),
             devices: RwSignal::new(Vec::new()),
-            emergency: RwSignal::new(None),
+            emergency_id: RwSignal::new(None),
+            emergency_session: RwSignal::new((None, false)),
+            emergency_summary: RwSignal::new(None),
+            emergency_form: RwSignal::new(false),
+            emergency_button: NodeRef::new(),
             announcement: RwSignal::new(String::new()),
             now_ms: RwSignal::new(js_sys_now()),
         }
@@ -84,6 +89,8 @@ impl PhoneState {
         set_if_changed(self.active, snapshot.active);
         set_if_changed(self.quality, snapshot.quality);
         set_if_changed(self.audio_blocked, snapshot.audio_blocked);
+        set_if_changed(self.emergency_id, phone.emergency_address_id());
+        set_if_changed(self.emergency_session, phone.emergency_session());
     }
 }
 
@@ -158,12 +165,13 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
         match event {
             DriverEvent::Phone(PhoneEvent::Error(error)) => {
                 if error.code == ds_core::PhoneErrorCode::EmergencyAddressRequired {
-                    state.emergency.set(Some(EmergencyPrompt::Required));
+                    if phone.emergency_address_id().is_none() {
+                        // The server refused the remembered address: forget it in this browser.
+                        phone.use_emergency_address(None);
+                    }
+                    state.emergency_form.set(true);
                 }
                 state.error.set(Some(error.clone()));
-            }
-            DriverEvent::Phone(PhoneEvent::NetworkChanged) => {
-                state.emergency.set(Some(EmergencyPrompt::Confirm))
             }
             DriverEvent::Phone(PhoneEvent::CallAdded(call))
                 if call.direction == ds_core::Direction::Inbound =>
@@ -254,6 +262,7 @@ pub fn Softphone(
         uid: next_uid(),
     };
     provide_context(ctx);
+    emergency::follow_chosen_address(ctx);
 
     let layout = Memo::new(move |_| state.calls.with(|calls| select_layout(calls, state.active.get())));
     // Three parts re-render independently, so that a call-waiting ring or a held call changing
@@ -294,7 +303,8 @@ pub fn Softphone(
             <div class="ds-visually-hidden" aria-live="assertive" aria-atomic="true">
                 {move || state.announcement.get()}
             </div>
-            <extras::EmergencyBanner />
+            <emergency::EmergencyBanner />
+            <emergency::EmergencyForm />
             <extras::ErrorChip />
             <extras::EnableAudio />
             <extras::EndedNotice />

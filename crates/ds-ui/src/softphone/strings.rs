@@ -7,6 +7,8 @@ use ds_core::view_model::{
     QualityLevel,
 };
 
+use ds_core::view_model::emergency::{AddressField, AddressProblem};
+
 use crate::i18n::Locale;
 
 /// Fixed words of the softphone.
@@ -53,7 +55,22 @@ pub enum Text {
     Reconnect,
     EmergencyConfirm,
     EmergencyRequired,
-    Dismiss,
+    EmergencyAddress,
+    EmergencyNoAddress,
+    EmergencyNotBound,
+    AddAddress,
+    ChangeAddress,
+    ConfirmOnNetwork,
+    Street,
+    Unit,
+    City,
+    State,
+    ZipCode,
+    SaveAddress,
+    Saving,
+    Cancel,
+    AddressNotVerified,
+    AddressNotSaved,
     Unknown,
     DeviceUnplugged,
     NoCredentials,
@@ -112,17 +129,41 @@ pub fn text(locale: Locale, key: Text) -> &'static str {
         DismissError => pick!("Dismiss error", "Descartar el error"),
         Reconnect => pick!("Reconnect", "Reconectar"),
         EmergencyConfirm => pick!(
-            "Your network changed: confirm your location with your administrator so emergency \
-             services can find you.",
-            "Su red cambió: confirme su ubicación con su administrador para que los servicios de \
-             emergencia puedan encontrarle."
+            "Your network changed: confirm your emergency address so emergency services can find you.",
+            "Su red cambió: confirme su dirección de emergencia para que los servicios de emergencia \
+             puedan encontrarle."
         ),
         EmergencyRequired => pick!(
-            "Outside calls need an emergency address. Ask your administrator to add one.",
-            "Las llamadas externas necesitan una dirección de emergencia. Pida a su administrador \
-             que añada una."
+            "Outside calls need an emergency address for this network.",
+            "Las llamadas externas necesitan una dirección de emergencia para esta red."
         ),
-        Dismiss => pick!("Dismiss", "Descartar"),
+        EmergencyAddress => pick!("Emergency address", "Dirección de emergencia"),
+        EmergencyNoAddress => pick!(
+            "Add your emergency address so emergency services can find you.",
+            "Añada su dirección de emergencia para que los servicios de emergencia puedan encontrarle."
+        ),
+        EmergencyNotBound => pick!(
+            "It applies once the phone reconnects.",
+            "Se aplicará cuando el teléfono se vuelva a conectar."
+        ),
+        AddAddress => pick!("Add address", "Añadir dirección"),
+        ChangeAddress => pick!("Change address", "Cambiar dirección"),
+        ConfirmOnNetwork => pick!("Confirm address on this network", "Confirmar la dirección en esta red"),
+        Street => pick!("Street address", "Calle y número"),
+        Unit => pick!("Apartment, suite or floor (optional)", "Piso, apartamento u oficina (opcional)"),
+        City => pick!("City", "Ciudad"),
+        State => pick!("State", "Estado"),
+        ZipCode => pick!("ZIP code", "Código postal"),
+        SaveAddress => pick!("Save address", "Guardar dirección"),
+        Saving => pick!("Saving…", "Guardando…"),
+        Cancel => pick!("Cancel", "Cancelar"),
+        AddressNotVerified => {
+            pick!("This address could not be verified:", "No se pudo verificar esta dirección:")
+        }
+        AddressNotSaved => pick!(
+            "The address could not be saved. Check your connection and try again.",
+            "No se pudo guardar la dirección. Compruebe su conexión e inténtelo de nuevo."
+        ),
         Unknown => pick!("Unknown", "Desconocido"),
         DeviceUnplugged => pick!(
             "Your chosen audio device was unplugged; using the system default",
@@ -470,6 +511,55 @@ pub fn error_text(locale: Locale, kind: ErrorKind) -> &'static str {
                 "Algo salió mal."
             } else {
                 "Something went wrong."
+            }
+        }
+    }
+}
+
+/// What is wrong with one field of the emergency address form, as the user can fix it.
+pub fn address_problem_text(locale: Locale, field: AddressField, problem: AddressProblem) -> &'static str {
+    let es = locale == Locale::Es;
+    match (problem, field) {
+        (AddressProblem::NotAStateCode, _) => {
+            if es {
+                "Use el código de dos letras del estado, por ejemplo MA."
+            } else {
+                "Use the two-letter state code, such as MA."
+            }
+        }
+        (AddressProblem::NotAZipCode, _) => {
+            if es {
+                "Use un código postal de 5 dígitos, por ejemplo 02110."
+            } else {
+                "Use a 5-digit ZIP code, such as 02110."
+            }
+        }
+        (AddressProblem::Required, AddressField::City) => {
+            if es {
+                "Escriba la ciudad."
+            } else {
+                "Enter the city."
+            }
+        }
+        (AddressProblem::Required, AddressField::State) => {
+            if es {
+                "Escriba el estado."
+            } else {
+                "Enter the state."
+            }
+        }
+        (AddressProblem::Required, AddressField::PostalCode) => {
+            if es {
+                "Escriba el código postal."
+            } else {
+                "Enter the ZIP code."
+            }
+        }
+        (AddressProblem::Required, _) => {
+            if es {
+                "Escriba la calle y el número."
+            } else {
+                "Enter the street address."
             }
         }
     }

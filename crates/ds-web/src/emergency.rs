@@ -1,0 +1,139 @@
+//! The user's E911 emergency addresses (protocol.md §7.13, §11.3): list, read, create and re-bind
+//! them over REST with the user token, and remember the chosen id per user in localStorage (like
+//! the audio device choices) so that every connect presents it in `authenticate`.
+//!
+//! Requests go through the same refresh-and-retry loop as the account components
+//! ([`crate::events`]), with an [`AccountSession`] fed by the phone's own token provider: a user
+//! token is a bearer secret like a session secret, cached until shortly before it expires.
+//!
+//! Decisions (protocol.md is silent): the id is stored under
+//! `dialstack.softphone.emergency_address_id.<user id>`, so two users of one browser never
+//! present each other's address; an id the server no longer knows (404) is forgotten.
+
+use std::rc::Rc;
+
+use ds_core::Command;
+use ds_protocol::rest::{EmergencyAddress, EmergencyAddressInput};
+
+use crate::driver::PhoneHandle;
+use crate::events::{AccountSession, ApiError, Verb, request_json};
+use crate::media::{store, stored};
+
+const PATH: &str = "/v1/me/emergency-addresses";
+
+/// localStorage key of the chosen address of `user_id`.
+pub fn storage_key(user_id: &str) -> String {
+    format!("dialstack.softphone.emergency_address_id.{user_id}")
+}
+
+/// The address id remembered for `user_id` in this browser.
+pub fn stored_address_id(user_id: &str) -> Option<String> {
+    stored(&storage_key(user_id))
+}
+
+/// Remembers (or, with `None`, forgets) the chosen address of `user_id`.
+pub fn store_address_id(user_id: &str, id: Option<&str>) {
+    store(&storage_key(user_id), id);
+}
+
+/// Called by [`PhoneHandle::connect`]: presents the address remembered for the token's user,
+/// unless the host already chose one.
+pub(crate) fn present_stored(phone: &PhoneHandle, token: &str) {
+    if phone.emergency_address_id().is_some() {
+        return;
+    }
+    let user = ds_core::token::read_claims(token).and_then(|claims| claims.sub);
+    if let Some(id) = user.as_deref().and_then(stored_address_id) {
+        phone.command(Command::SetEmergencyAddress { id: Some(id) });
+    }
+}
+
+/// REST client for `/v1/me/emergency-addresses` with the user token.
+#[derive(Debug, Clone)]
+pub struct EmergencyAddresses {
+    api_base: String,
+    session: Rc<AccountSession>,
+}
+
+impl EmergencyAddresses {
+    /// A client for the phone's API base and user.
+    pub fn for_phone(phone: &PhoneHandle) -> Self {
+        EmergencyAddresses {
+            api_base: phone.api_base(),
+            session: AccountSession::new(phone.token_provider()),
+        }
+    }
+
+    /// The user's addresses, newest first (the first 100).
+    pub async fn list(&self) -> Result<Vec<EmergencyAddress>, ApiError> {
+        let reply = self.request(Verb::Get, &format!("{PATH}?limit=100"), None).await?;
+        serde_json::from_value(reply["data"].clone()).map_err(|e| ApiError::BadBody(e.to_string()))
+    }
+
+    /// One address; `Ok(None)` when the server does not know it (deleted, or another user's).
+    pub async fn get(&self, id: &str) -> Result<Option<EmergencyAddress>, ApiError> {
+        match self.request(Verb::Get, &format!("{PATH}/{}", encode(id)), None).await {
+            Ok(reply) => {
+                serde_json::from_value(reply).map(Some).map_err(|e| ApiError::BadBody(e.to_string()))
+            }
+            Err(ApiError::Status { status: 404, .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Creates an address. A 422 (the server could not validate it) comes back as
+    /// [`ApiError::Status`] with the server's message, for the form to show.
+    pub async fn create(&self, input: &EmergencyAddressInput) -> Result<EmergencyAddress, ApiError> {
+        let body = serde_json::to_value(input).map_err(|e| ApiError::BadBody(e.to_string()))?;
+        let reply = self.request(Verb::Post, PATH, Some(&body)).await?;
+        serde_json::from_value(reply).map_err(|e| ApiError::BadBody(e.to_string()))
+    }
+
+    /// Forgets the network the address is bound to (`DELETE …/{id}/registered_ip`), so the next
+    /// handshake binds it to the current one (§7.13, after `network.changed`).
+    pub async fn unbind(&self, id: &str) -> Result<(), ApiError> {
+        self.request(Verb::Delete, &format!("{PATH}/{}/registered_ip", encode(id)), None).await.map(drop)
+    }
+
+    async fn request(
+        &self,
+        verb: Verb,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<serde_json::Value, ApiError> {
+        request_json(&self.api_base, &self.session, verb, path, body).await
+    }
+}
+
+fn encode(value: &str) -> String {
+    String::from(js_sys::encode_uri_component(value))
+}
+
+impl PhoneHandle {
+    /// The API base REST calls of this phone go to.
+    pub fn api_base(&self) -> String {
+        self.inner.phone.borrow().api_base().to_owned()
+    }
+
+    /// The E911 address id the phone presents (§7.13).
+    pub fn emergency_address_id(&self) -> Option<String> {
+        self.inner.phone.borrow().emergency_address_id().map(str::to_owned)
+    }
+
+    /// The current session's E911 state: the id the server accepted with `authenticated` and
+    /// whether it then said `network.changed` (see `ds_core::Phone::emergency_session`).
+    pub fn emergency_session(&self) -> (Option<String>, bool) {
+        let phone = self.inner.phone.borrow();
+        let (presented, changed) = phone.emergency_session();
+        (presented.map(str::to_owned), changed)
+    }
+
+    /// Chooses the address to present, remembers it for the user in this browser, and has the
+    /// phone re-authenticate with it (at once, or when the last call ends).
+    pub fn use_emergency_address(&self, id: Option<String>) {
+        if let Some(user) = self.inner.phone.borrow().user_id() {
+            store_address_id(&user, id.as_deref());
+        }
+        self.command(Command::SetEmergencyAddress { id });
+    }
+}
