@@ -246,6 +246,7 @@ async function serverKill() {
   const failures = [];
   for (let round = 1; round <= KILLS; round++) {
     // A stream of short simulated calls (Bob has no softphone here, so ds-local plays them out).
+    const roundCalls = [];
     const started = Date.now();
     while (Date.now() - started < 4_000) {
       try {
@@ -253,14 +254,15 @@ async function serverKill() {
           { user: bob, from_number: '+16195550123', scenario: { outcome: 'answered', ring_seconds: 1, talk_seconds: 1 } },
           account);
         made.push(call.id);
+        roundCalls.push(call.id);
       } catch (error) {
         failures.push({ round, error: String(error) });
       }
       await sleep(200);
     }
     // What is finished now must survive the kill: its CDR is written and its webhook queued.
-    for (const id of made) {
-      if (finishedBeforeKill.has(id)) continue;
+    // (Only this round's calls: an earlier round's call still open was live at a kill.)
+    for (const id of roundCalls) {
       const cdr = await rest('GET', `/v1/calls/${id}`, null, account).catch(() => null);
       if (cdr?.status) finishedBeforeKill.add(id);
     }
@@ -268,9 +270,10 @@ async function serverKill() {
     log(`round ${round}: ${made.length} calls made, ${finishedBeforeKill.size} finished; SIGKILL ${pid}`);
     await ctl('POST', '/ds-local/start');
   }
-  // Webhooks are retried with back-off after the restart: give the outbox time to drain.
+  // Webhooks are retried with back-off after the restart: give the outbox time to drain (for
+  // the calls finished before a kill, and for those a restart closed).
   const delivered = () => new Set(deliveries.filter((d) => d.type === 'call.end').map((d) => d.data?.call_id));
-  await until(() => [...finishedBeforeKill].every((id) => delivered().has(id)), 60_000, 500);
+  await until(() => made.every((id) => delivered().has(id)), 60_000, 500);
   const lostCdrs = [];
   const lostWebhooks = [];
   for (const id of finishedBeforeKill) {
@@ -283,16 +286,21 @@ async function serverKill() {
   for (const id of made) {
     if (finishedBeforeKill.has(id)) continue;
     const cdr = await rest('GET', `/v1/calls/${id}`, null, account).catch(() => null);
-    unfinished.push({ id, status: cdr?.status ?? null });
+    unfinished.push({ id, status: cdr?.status ?? null, call_end_webhook: delivered().has(id) });
   }
   receiver.close();
   const lost = lostCdrs.length + lostWebhooks.length;
-  result(3, `${lostCdrs.length} CDRs and ${lostWebhooks.length} webhooks lost of ${finishedBeforeKill.size} calls finished before ${KILLS} SIGKILLs`,
+  const closed = unfinished.filter((u) => u.status).length;
+  result(3, `${lostCdrs.length} CDRs and ${lostWebhooks.length} webhooks lost of ${finishedBeforeKill.size} calls finished before ${KILLS} SIGKILLs (calls live at a kill closed after the restart: ${closed}/${unfinished.length})`,
     lost === 0 && finishedBeforeKill.size > 0, {
       calls_made: made.length, finished_before_kill: finishedBeforeKill.size, lost_cdrs: lostCdrs,
       lost_webhooks: lostWebhooks, webhook_deliveries: deliveries.length,
       duplicate_deliveries: deliveries.length - new Set(deliveries.map((d) => d.id)).size,
       live_at_kill: unfinished.length, live_at_kill_still_open: unfinished.filter((u) => !u.status).length,
+      live_at_kill_with_call_end_webhook: unfinished.filter((u) => u.call_end_webhook).length,
+      live_at_kill_statuses: Object.fromEntries(
+        [...new Set(unfinished.map((u) => u.status))].map((st) => [st, unfinished.filter((u) => u.status === st).length]),
+      ),
       failures: failures.slice(0, 10),
     });
 }
