@@ -15,6 +15,7 @@ pub struct Health {
     pub version: String,
 }
 
+mod call_log_codec;
 pub mod events;
 mod frame_codec;
 pub mod rest;

@@ -37,6 +37,14 @@ pub struct ListEnvelope<T> {
     pub data: Vec<T>,
 }
 
+impl ListEnvelope<CallLog> {
+    /// Reads a `GET /v1/calls` page from its parsed JSON: what the derived `Deserialize` accepts,
+    /// without its generated code in the browser bundle (see `call_log_codec.rs`).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        crate::call_log_codec::call_log_page(value)
+    }
+}
+
 /// `AccountConfig` (rest.md §3.1); ds-local echoes every key with defaults filled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AccountConfig {

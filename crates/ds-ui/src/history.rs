@@ -354,7 +354,7 @@ pub fn CallHistory(
 }
 
 fn parse_page(value: serde_json::Value) -> Result<ListEnvelope<CallLog>, ds_web::ApiError> {
-    serde_json::from_value(value).map_err(|e| ds_web::ApiError::BadBody(e.to_string()))
+    ListEnvelope::<CallLog>::from_json(&value).map_err(ds_web::ApiError::BadBody)
 }
 
 fn history_row(
