@@ -49,6 +49,7 @@ pub fn document() -> String {
                 Access::Public => "[]",
                 Access::Platform | Access::User => "[{bearer: []}]",
                 Access::Account | Access::AccountOrUser => "[{bearer: [], account: []}, {bearer: []}]",
+                Access::AccountKey => "[{bearer: [], account: []}]",
             };
             let _ = writeln!(out, "      security: {security}");
             let params: Vec<&str> = path

@@ -453,3 +453,64 @@ async fn a_ring_group_phone_number_member_that_picks_up_first_wins_over_the_ring
     assert_eq!(row["status"], "completed", "{row}");
     assert!(!row["connected_at"].is_null() && row["user_id"].is_null(), "{row}");
 }
+
+#[tokio::test]
+async fn with_confirm_external_only_a_member_who_presses_1_connects_and_the_others_ring_on_until_then() {
+    let world = world().await;
+    let did = order_number(&world, MAIN_NUMBER).await;
+    let group = world
+        .post(
+            "/v1/ring_groups",
+            Some(&world.account),
+            json!({ "name": "Desk and cell", "timeout_seconds": 60, "confirm_external": true }),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The cell's answering machine (rest.md §18.3 `+15005550008`) picks up but never presses 1.
+    for member in [json!({ "extension": world.alice }), json!({ "phone_number": "+15005550008" })] {
+        world.post(&format!("/v1/ring_groups/{group}/members"), Some(&world.account), member).await;
+    }
+    route_number(&world, &did, json!({ "routing_target": group })).await;
+    let mut alice = world.client(&world.alice).await;
+
+    // Well past the machine's pick-up and its prompt, Alice still rings; she answers and wins.
+    let unconfirmed = call_number(&world, MAIN_NUMBER, json!({ "talk_seconds": 1 })).await;
+    let (leg, offer) = ringing(&mut alice).await;
+    let (_, open) = alice.pings_within(Duration::from_millis(1000)).await;
+    assert!(open);
+    assert!(
+        !alice.seen.iter().any(|f| f["type"] == "call.ended" && f["call_id"] == leg.as_str()),
+        "an unconfirmed pick-up does not stop the others: {:?}",
+        alice.seen
+    );
+    let _peer = answer(&mut alice, &leg, &offer).await;
+    alice.until(json!({ "type": "call.ended", "call_id": leg })).await;
+    let row = world.finished_call_log(&unconfirmed).await;
+    assert_eq!(
+        (row["status"].as_str(), row["user_id"].as_str()),
+        (Some("completed"), Some(world.alice.as_str()))
+    );
+
+    // A person's cell phone confirms at the prompt: it takes the call and Alice stops ringing.
+    world
+        .post(
+            &format!("/v1/ring_groups/{group}/members"),
+            Some(&world.account),
+            json!({ "phone_number": "+16175551234" }),
+        )
+        .await;
+    let confirmed = call_number(&world, MAIN_NUMBER, json!({ "talk_seconds": 1 })).await;
+    let incoming = loop {
+        let frame = alice.next().await.expect("alice's socket stays open");
+        if frame["type"] == "call.incoming" && frame["call_id"] != leg.as_str() {
+            break frame;
+        }
+    };
+    let second = incoming["call_id"].as_str().unwrap();
+    assert_eq!(alice.until(json!({ "type": "call.ended", "call_id": second })).await["reason"], "hangup");
+    let row = world.finished_call_log(&confirmed).await;
+    assert_eq!(row["status"], "completed", "{row}");
+    assert!(!row["connected_at"].is_null() && row["user_id"].is_null(), "{row}");
+}

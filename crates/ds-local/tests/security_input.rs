@@ -100,7 +100,7 @@ async fn owner_credential(tenants: &Tenants, access: Access) -> Credential {
         Access::Platform | Access::Public => {
             Credential { name: "api key", bearer: KEY.into(), account_header: None }
         }
-        Access::Account | Access::AccountOrUser => Credential {
+        Access::Account | Access::AccountOrUser | Access::AccountKey => Credential {
             name: "api key + account",
             bearer: KEY.into(),
             account_header: Some(tenants.victim_account.clone()),

@@ -159,6 +159,8 @@ async fn tokens_of_the_wrong_scope_are_refused_on_every_route() {
             }
             Access::Platform => vec![&session, &user],
             Access::Account => vec![&user],
+            // rest.md §13.3: call control takes the platform key only.
+            Access::AccountKey => vec![&session, &user],
             Access::AccountOrUser => vec![],
             Access::User => vec![&session],
         };

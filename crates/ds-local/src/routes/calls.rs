@@ -171,6 +171,15 @@ pub async fn get(
     Ok(Json(row.into_call(params.expands("did"))))
 }
 
+/// The call log `id` of `account_id` (any user's), for objects that embed it (a voicemail's
+/// `expand[]=call`, rest.md §16.1).
+pub async fn call_log(state: &AppState, account_id: &str, id: &str) -> Result<Option<CallLog>, ApiError> {
+    let mut query = QueryBuilder::<Sqlite>::new(SELECT);
+    query.push_bind(account_id.to_owned()).push(" AND c.id = ").push_bind(id.to_owned());
+    let row: Option<CallRow> = query.build_query_as().fetch_optional(state.db()).await?;
+    Ok(row.map(|row| row.into_call(false)))
+}
+
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,

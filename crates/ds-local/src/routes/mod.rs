@@ -33,6 +33,9 @@ pub enum Access {
     Platform,
     /// API key + `DialStack-Account`, or an account session.
     Account,
+    /// API key + `DialStack-Account` only: a back end steering the account's calls (rest.md
+    /// §13.3 call control); account sessions and user tokens are refused.
+    AccountKey,
     /// As `Account`, and user tokens for their own data.
     AccountOrUser,
     /// User token.

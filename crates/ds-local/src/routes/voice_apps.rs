@@ -20,7 +20,7 @@ use crate::ids;
 use crate::signalling::hub::{ControlAction, ControlError};
 
 pub fn table() -> Vec<ApiRoute> {
-    use Access::{Account, Platform};
+    use Access::{Account, AccountKey, Platform};
     use Method as M;
     vec![
         route(M::POST, "/v1/voice-apps", "Voice apps", Account, "Create a voice app", post(create)),
@@ -32,7 +32,7 @@ pub fn table() -> Vec<ApiRoute> {
             M::POST,
             "/v1/calls/{id}",
             "Calls",
-            Account,
+            AccountKey,
             "Control a live call (attach a media WebSocket, transfer)",
             post(control),
         ),
@@ -324,6 +324,9 @@ pub async fn control(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<ControlRequest>,
 ) -> Result<StatusCode, ApiError> {
+    // rest.md §13.3: call control is a back end's act, with the platform key and the account
+    // header; the components' account sessions and softphone tokens never steer calls.
+    caller.require_platform()?;
     let scope = caller.account(&state, false).await?;
     let actions = request.actions.ok_or_else(|| ApiError::invalid_field("actions", "is required"))?;
     let actions = actions

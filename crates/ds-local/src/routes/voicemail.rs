@@ -89,6 +89,26 @@ fn render(state: &AppState, headers: &HeaderMap, row: &VoicemailRow) -> Value {
     row.to_json(&origin(headers), state.clock().now_ms())
 }
 
+/// Renders `row`; with `expand[]=call` its `call` is the call log itself instead of its id
+/// (rest.md §16.1: `call` is always present, `"call_…" | CallLog | null`). The call is the one
+/// that left the message, so whoever may read the voicemail may read it here.
+async fn render_expanded(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+    account_id: &str,
+    row: &VoicemailRow,
+) -> Result<Value, ApiError> {
+    let mut value = render(state, headers, row);
+    if params.expands("call")
+        && let Some(call_id) = &row.call_id
+        && let Some(call) = super::calls::call_log(state, account_id, call_id).await?
+    {
+        value["call"] = serde_json::to_value(call).map_err(|error| ApiError::Internal(error.to_string()))?;
+    }
+    Ok(value)
+}
+
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -136,7 +156,10 @@ pub async fn list(
     }
     pager.push_window(&mut query, "created_at");
     let rows: Vec<VoicemailRow> = query.build_query_as().fetch_all(state.db()).await?;
-    let data = rows.iter().map(|row| render(&state, &headers, row)).collect();
+    let mut data = Vec::with_capacity(rows.len());
+    for row in &rows {
+        data.push(render_expanded(&state, &headers, &params, &scope.account_id, row).await?);
+    }
     Ok(Json(pager.envelope(data, |value: &Value| value["id"].as_str().unwrap_or_default())))
 }
 
@@ -145,10 +168,11 @@ pub async fn get_one(
     caller: Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
+    params: Params,
 ) -> Result<Json<Value>, ApiError> {
     let scope = caller.account(&state, true).await?;
     let row = fetch(&state, &scope, &id).await?;
-    Ok(Json(render(&state, &headers, &row)))
+    Ok(Json(render_expanded(&state, &headers, &params, &scope.account_id, &row).await?))
 }
 
 pub async fn update(

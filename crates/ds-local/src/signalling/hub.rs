@@ -424,6 +424,9 @@ struct Call {
     /// no CallLog row of its own; its `facts` are the routed call's (with this leg's user), so
     /// the answer and the end of the winning leg land on the routed call's row.
     routed: Option<String>,
+    /// A softphone's call to an extension that routes (ring group, dial plan, voice app,
+    /// mailbox): the routed call it walks, whose caller this leg is (`routed.rs`).
+    routes: Option<String>,
 }
 
 impl Call {
@@ -501,7 +504,15 @@ struct Ring<'a> {
 /// Where a dialled string leads inside the hub.
 enum Target {
     Number(String),
-    User { user_id: String, dialled: String },
+    User {
+        user_id: String,
+        dialled: String,
+    },
+    /// An extension whose target is walked through routing (`rg_`, `dp_`, `va_`, `svm_` …).
+    Routed {
+        target: String,
+        dialled: String,
+    },
 }
 
 impl Actor {
@@ -956,12 +967,7 @@ impl Actor {
                     Some(user_id) if user_id.starts_with("user_") => {
                         Ok(Target::User { user_id, dialled: extension })
                     }
-                    Some(other) => Err((
-                        ErrorCode::CallFailed,
-                        format!(
-                            "extension {extension} routes to {other}, which ds-local cannot ring from signalling"
-                        ),
-                    )),
+                    Some(target) => Ok(Target::Routed { target, dialled: extension }),
                     None => Err((ErrorCode::CallFailed, format!("no extension {extension} in this account"))),
                 }
             }
@@ -1036,10 +1042,13 @@ impl Actor {
                 let info = self.user_info(callee).await;
                 ("internal", dialled.clone(), info.name, Far::Nobody)
             }
+            Target::Routed { dialled, .. } => ("internal", dialled.clone(), None, Far::Nobody),
         };
         let from_number = match (&target, &caller_id) {
             (Target::Number(_), Some(caller_id)) => caller_id.clone(),
-            (Target::User { .. }, _) => me.extension.clone().unwrap_or_else(|| endpoint.clone()),
+            (Target::User { .. } | Target::Routed { .. }, _) => {
+                me.extension.clone().unwrap_or_else(|| endpoint.clone())
+            }
             _ => endpoint.clone(),
         };
         let facts = Facts {
@@ -1083,12 +1092,16 @@ impl Actor {
             generation: 0,
             consult_of,
             routed: None,
+            routes: None,
         };
         self.calls.insert(call_id.clone(), call);
         // §6.3: call.trying is the first frame of a new leg.
         self.send(session, ServerMessage::CallTrying { call_id: call_id.clone(), req_id });
         match target {
             Target::Number(_) => self.start_far_end(&call_id).await,
+            Target::Routed { target, dialled } => {
+                self.internal_routed_call(&call_id, &target, &dialled).await
+            }
             Target::User { user_id: callee, dialled } => {
                 let shown_from = me.extension.clone().unwrap_or(endpoint);
                 let callee_id = self
@@ -1379,6 +1392,7 @@ impl Actor {
             generation: 0,
             consult_of: None,
             routed: routed.map(|routed| routed.call_id.clone()),
+            routes: None,
         };
         let generation = call.bump();
         self.calls.insert(call_id.clone(), call);
@@ -1493,6 +1507,12 @@ impl Actor {
             }
             (_, Far::Leg(other_id)) => {
                 cdr::answered(&self.state, &facts, now).await;
+                if let Some(caller) = self.calls.get_mut(&other_id)
+                    && caller.routes.is_some()
+                {
+                    // A softphone's routed call: of the members rung, this leg won.
+                    caller.far = Far::Leg(call_id.to_owned());
+                }
                 self.peer_answered(&other_id).await;
                 self.apply_media(call_id).await;
             }
@@ -1688,6 +1708,10 @@ impl Actor {
     ) {
         let Some(call) = self.calls.remove(call_id) else { return };
         self.test_talk.remove(call_id);
+        if let (Some(routed), Some(leg)) = (&call.routes, call.media) {
+            // A closed leg's recording is gone: take the caller's message first.
+            self.keep_message(routed, leg).await;
+        }
         let now = self.now();
         let duration = call.answered_at.map(|at| ((now - at).max(0) / 1000) as u64);
         if let Some(owner) = call.owner {
@@ -1728,7 +1752,13 @@ impl Actor {
         if let Some(routed) = &call.routed {
             Box::pin(self.routed_leg_ended(routed, call_id, outcome, call.answered_at.is_some())).await;
         }
+        if let Some(routed) = &call.routes {
+            Box::pin(self.caller_left(routed)).await;
+        }
         if let Far::Leg(other) = &call.far {
+            // A member leg rung for a softphone's routed call that never connected (declined,
+            // timed out) leaves the caller to the walk, which may ring on or take a message.
+            let far_end = far_end.filter(|_| call.routed.is_none() || call.answered_at.is_some());
             match far_end {
                 Some((far_reason, far_outcome)) => {
                     Box::pin(self.end_call(other, far_reason, far_outcome, None)).await;
@@ -1793,6 +1823,10 @@ impl Actor {
             }
         }
         match (far, target) {
+            // ds-local hands a call over to a number or a user only.
+            (_, Target::Routed { dialled, .. }) => Err(format!(
+                "extension {dialled} routes through a ring group, plan or app: transfer to a user"
+            )),
             // A simulated party handed to another simulated party: nothing left to model.
             (Far::Sim { .. } | Far::Nobody, Target::Number(_)) => Ok(None),
             (Far::Sim { behaviour, .. }, Target::User { user_id, dialled }) => {
@@ -2018,6 +2052,7 @@ impl Actor {
             generation: 0,
             consult_of: None,
             routed: None,
+            routes: None,
         };
         self.calls.insert(request.call_id.clone(), call);
         let call_id = request.call_id.clone();
@@ -2120,7 +2155,11 @@ impl Actor {
                 let digits = call.digits.clone();
                 let bursts = matches!(call.far, Far::Sim { behaviour, .. } if behaviour.bursts_on_digits());
                 let row = call.facts.call_id.clone();
+                let routes = call.routes.clone();
                 tracing::info!(%call_id, %digit, "DTMF digit received");
+                if let Some(routed) = routes {
+                    self.caller_digit(&routed, digit).await;
+                }
                 if bursts {
                     let _ = self.media.play_dtmf_tone(leg, digit, 150).await;
                 }

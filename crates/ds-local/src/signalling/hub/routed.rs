@@ -6,7 +6,10 @@
 //! hub call of its own (`Call::routed` points back here; such legs write no row), the first
 //! answer wins and the others stop ringing; no answer within the step's time, everyone busy or
 //! nobody ringable is fed back as the step's outcome and the walk goes on. The caller is the
-//! simulated test caller (the 440 Hz tone; a burst per DTMF digit).
+//! simulated test caller (the 440 Hz tone; a burst per DTMF digit), or a softphone that dialled
+//! an extension whose target routes (`Routed::caller`): then its own leg rings, is answered by
+//! the member who picks up (bridged) or by the media node (voicemail records its audio, a menu
+//! reads its RFC 4733 keys, a voice app hears it), and its hang-up is the caller hanging up.
 
 use std::time::Duration;
 
@@ -24,6 +27,7 @@ use crate::signalling::cdr::{self, Facts, Outcome};
 use crate::signalling::far_end::Behaviour;
 use crate::voicemail::{self, NewVoicemail};
 use ds_media::Recording;
+use ds_protocol::signalling::{CallState, ServerMessage};
 
 /// How long a clip or a menu prompt plays, in routing seconds (ds-local has no clip audio of
 /// its own; the simulated caller hears the tone).
@@ -34,6 +38,9 @@ pub(super) const DEFAULT_TALK: Duration = Duration::from_secs(10);
 pub(super) const ANY_GENERATION: u64 = u64::MAX;
 /// Message length when the request names none (rest.md §18.1 `voicemail_seconds`).
 const DEFAULT_MESSAGE: Duration = Duration::from_secs(8);
+/// The simulated answering machine (rest.md §18.3): it picks up but never presses a key, so it
+/// never confirms a ring-group call (`confirm_external`).
+const ANSWERING_MACHINE: &str = "+15005550008";
 /// Longest message recorded (rest.md §16.4 [open]: 120 s).
 const MAX_MESSAGE: Duration = Duration::from_secs(120);
 
@@ -79,6 +86,40 @@ pub(super) struct Routed {
     pub(super) frozen_clock: Option<chrono::DateTime<chrono::Utc>>,
     /// Keys the caller has yet to press.
     pub(super) digits: std::collections::VecDeque<char>,
+    /// A softphone's call placing this routed call (its hub call id); `None` for the simulated
+    /// PSTN caller.
+    pub(super) caller: Option<String>,
+    /// The softphone caller's message, taken off its leg when it hung up during a voicemail.
+    message: Option<Recording>,
+    /// A menu waits for the softphone caller's next key.
+    collecting: bool,
+    /// The external number dialled last (a phone-number member or a dial-external node): the
+    /// simulated party a softphone caller is connected to when it answers.
+    party: Option<String>,
+}
+
+impl Routed {
+    fn new(facts: Facts, walker: Walker, frozen_clock: Option<chrono::DateTime<chrono::Utc>>) -> Self {
+        Self {
+            facts,
+            walker,
+            generation: 0,
+            ringing: Vec::new(),
+            rang: 0,
+            busy: 0,
+            connected: None,
+            talk: None,
+            voicemail: None,
+            mailbox: None,
+            app: None,
+            frozen_clock,
+            digits: std::collections::VecDeque::new(),
+            caller: None,
+            message: None,
+            collecting: false,
+            party: None,
+        }
+    }
 }
 
 impl Actor {
@@ -139,29 +180,125 @@ impl Actor {
         cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
         reply(&call_id);
         cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
-        self.routed.insert(
-            call_id.clone(),
-            Routed {
-                facts,
-                walker: *walker,
-                generation: 0,
-                ringing: Vec::new(),
-                rang: 0,
-                busy: 0,
-                connected: None,
-                talk: request.talk,
-                voicemail: request.voicemail,
-                mailbox: None,
-                app: None,
-                frozen_clock,
-                digits: request.digits.chars().collect(),
-            },
-        );
+        let mut routed = Routed::new(facts, *walker, frozen_clock);
+        routed.talk = request.talk;
+        routed.voicemail = request.voicemail;
+        routed.digits = request.digits.chars().collect();
+        self.routed.insert(call_id.clone(), routed);
         if let Some(after) = request.give_up_after {
             self.routed_after(&call_id, ANY_GENERATION, Walk::Hangup, after);
         }
         self.perform(&call_id, first).await;
         call_id
+    }
+
+    /// A softphone (the hub call `caller`, already `call.trying`) dialled extension `dialled`,
+    /// whose target routes: the call walks the same routing as an inbound PSTN call, as a
+    /// routed call of its own (its own `internal` CallLog row, whose user is whoever answers).
+    pub(super) async fn internal_routed_call(&mut self, caller: &str, target: &str, dialled: &str) {
+        let Some(call) = self.calls.get(caller) else { return };
+        let now = self.now();
+        let call_id = ids::new_id("call", now);
+        let facts = Facts {
+            call_id: call_id.clone(),
+            account_id: call.facts.account_id.clone(),
+            user_id: None,
+            direction: "internal",
+            from_number: call.facts.from_number.clone(),
+            from_name: call.facts.from_name.clone(),
+            to_number: Some(dialled.to_owned()),
+            to_label: None,
+            did: None,
+        };
+        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
+        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
+        let (walker, first) =
+            match routing::route_target(&self.state, &facts.account_id, target, schedule_now).await {
+                Ok(walk) => walk,
+                Err(error) => {
+                    tracing::warn!(%caller, %error, "cannot read the routing configuration");
+                    self.end_call(caller, EndReason::Failed, Outcome::Failed, None).await;
+                    return;
+                }
+            };
+        cdr::insert(&self.state, &facts, Some(dialled), now).await;
+        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        if let Some(call) = self.calls.get_mut(caller) {
+            call.routes = Some(call_id.clone());
+        }
+        let mut routed = Routed::new(facts, walker, frozen_clock);
+        routed.caller = Some(caller.to_owned());
+        self.routed.insert(call_id.clone(), routed);
+        self.perform(&call_id, first).await;
+    }
+
+    /// The softphone caller's live leg (hub call id), if this routed call has one.
+    fn caller_leg(&self, call_id: &str) -> Option<String> {
+        let caller = self.routed.get(call_id)?.caller.clone()?;
+        self.calls.contains_key(&caller).then_some(caller)
+    }
+
+    /// Phones ring for the routed call: the softphone caller hears ringing (`call.ringing`).
+    async fn caller_hears_ringing(&mut self, call_id: &str) {
+        let Some(caller) = self.caller_leg(call_id) else { return };
+        let Some(call) = self.calls.get_mut(&caller) else { return };
+        if call.state != CallState::Trying {
+            return;
+        }
+        call.state = CallState::Ringing;
+        if let Some(owner) = call.owner {
+            self.send(owner, ServerMessage::CallRinging { call_id: caller.clone() });
+        }
+    }
+
+    /// The network answered the softphone caller (a media node, or a simulated party): its
+    /// offer is answered (`sdp.answer`, `call.answered`) and it hears `far`.
+    async fn connect_caller(&mut self, call_id: &str, far: Far) {
+        let Some(caller) = self.caller_leg(call_id) else { return };
+        let Some(call) = self.calls.get_mut(&caller) else { return };
+        call.far = far;
+        if call.media.is_none() {
+            self.peer_answered(&caller).await;
+        } else {
+            self.apply_media(&caller).await;
+        }
+    }
+
+    /// A message is being recorded from the softphone caller's `leg`, which is about to close:
+    /// keep what it said.
+    pub(super) async fn keep_message(&mut self, call_id: &str, leg: ds_media::LegId) {
+        let recording = match self.routed.get(call_id) {
+            Some(routed) if routed.mailbox.is_some() && routed.message.is_none() => {
+                self.media.stop_recording(leg).await.ok()
+            }
+            _ => return,
+        };
+        if let Some(routed) = self.routed.get_mut(call_id) {
+            routed.message = recording;
+        }
+    }
+
+    /// The softphone caller hung up (or its leg failed): at a voicemail the message is complete;
+    /// anywhere else the caller gave up. A connected member's leg ends the call by itself.
+    pub(super) async fn caller_left(&mut self, call_id: &str) {
+        let Some(routed) = self.routed.get(call_id) else { return };
+        if routed.connected.is_some() {
+            return;
+        }
+        let outcome = if routed.mailbox.is_some() { Walk::Completed } else { Walk::Hangup };
+        self.routed_timer(call_id, outcome).await;
+    }
+
+    /// The softphone caller pressed a key (RFC 4733): a menu waiting for one takes it; an
+    /// attached voice app hears it out of band.
+    pub(super) async fn caller_digit(&mut self, call_id: &str, digit: char) {
+        let Some(routed) = self.routed.get_mut(call_id) else { return };
+        if routed.collecting {
+            routed.collecting = false;
+            self.routed_timer(call_id, Walk::Digit(digit)).await;
+        } else if let Some(app) = &routed.app {
+            app.key_pressed(digit);
+        }
     }
 
     /// Posts `outcome` for the routed call `call_id` after `delay`.
@@ -185,21 +322,43 @@ impl Actor {
         loop {
             let Some(routed) = self.routed.get_mut(call_id) else { return };
             routed.generation += 1;
+            routed.collecting = false;
             let generation = routed.generation;
             tracing::debug!(%call_id, ?step, "routing step");
             let immediate = match &step {
-                Step::RingUsers { users, phone_numbers, timeout_s, .. } => {
+                Step::RingUsers { users, phone_numbers, timeout_s, confirm_external } => {
                     let rang = self.ring_for_routed(call_id, users).await;
                     // Phone-number members are simulated far ends (rest.md §18.3): the first
                     // that answers picks up after the PSTN delay, in a race with the users.
-                    let number_answers = phone_numbers.iter().any(|number| {
+                    // With `confirm_external` (rest.md §10.3 step 3) it must press 1 at a prompt
+                    // first, the others ringing on: a person does once the prompt has played; the
+                    // answering machine never does (docs/decisions.md).
+                    let answers = |number: &&String| {
                         matches!(
                             Behaviour::for_number(number),
                             Behaviour::Pstn | Behaviour::Tone | Behaviour::Echo | Behaviour::Ivr
                         )
-                    });
-                    if number_answers {
-                        self.routed_after(call_id, generation, Walk::Answered, self.timers.pstn_answer_delay);
+                    };
+                    let number_answers = phone_numbers.iter().any(|number| answers(&number));
+                    let winner = phone_numbers
+                        .iter()
+                        .filter(answers)
+                        .find(|number| !*confirm_external || number.as_str() != ANSWERING_MACHINE);
+                    if let Some(number) = winner {
+                        if let Some(routed) = self.routed.get_mut(call_id) {
+                            routed.party = Some(number.clone());
+                        }
+                        let delay = if *confirm_external {
+                            self.timers.pstn_answer_delay + self.routing_seconds(CLIP_SECONDS)
+                        } else {
+                            self.timers.pstn_answer_delay
+                        };
+                        self.routed_after(call_id, generation, Walk::Answered, delay);
+                    } else if number_answers {
+                        tracing::debug!(%call_id, "a phone-number member answered but did not confirm");
+                    }
+                    if rang > 0 || number_answers {
+                        self.caller_hears_ringing(call_id).await;
                     }
                     if rang == 0 && !number_answers {
                         Some(Walk::NoAnswer)
@@ -213,23 +372,36 @@ impl Actor {
                         None
                     }
                 }
-                Step::DialExternal { phone_number, timeout_s } => match Behaviour::for_number(phone_number) {
-                    Behaviour::Busy => Some(Walk::Busy),
-                    Behaviour::Fails => Some(Walk::Failed),
-                    Behaviour::NoAnswer => {
-                        self.routed_after(
-                            call_id,
-                            generation,
-                            Walk::NoAnswer,
-                            self.routing_seconds(*timeout_s),
-                        );
-                        None
+                Step::DialExternal { phone_number, timeout_s } => {
+                    if let Some(routed) = self.routed.get_mut(call_id) {
+                        routed.party = Some(phone_number.clone());
                     }
-                    _ => {
-                        self.routed_after(call_id, generation, Walk::Answered, self.timers.pstn_answer_delay);
-                        None
+                    if !matches!(Behaviour::for_number(phone_number), Behaviour::Busy | Behaviour::Fails) {
+                        self.caller_hears_ringing(call_id).await;
                     }
-                },
+                    match Behaviour::for_number(phone_number) {
+                        Behaviour::Busy => Some(Walk::Busy),
+                        Behaviour::Fails => Some(Walk::Failed),
+                        Behaviour::NoAnswer => {
+                            self.routed_after(
+                                call_id,
+                                generation,
+                                Walk::NoAnswer,
+                                self.routing_seconds(*timeout_s),
+                            );
+                            None
+                        }
+                        _ => {
+                            self.routed_after(
+                                call_id,
+                                generation,
+                                Walk::Answered,
+                                self.timers.pstn_answer_delay,
+                            );
+                            None
+                        }
+                    }
+                }
                 Step::PlayAudio { .. } => {
                     self.network_answer(call_id).await;
                     self.routed_after(
@@ -244,6 +416,15 @@ impl Actor {
                     // The simulated caller presses its next key once the prompt has played;
                     // with none left, the menu times out.
                     self.network_answer(call_id).await;
+                    if self.caller_leg(call_id).is_some() {
+                        // A softphone caller's next RFC 4733 key answers (`caller_digit`).
+                        if let Some(routed) = self.routed.get_mut(call_id) {
+                            routed.collecting = true;
+                        }
+                        let wait = self.routing_seconds(CLIP_SECONDS + timeout_s);
+                        self.routed_after(call_id, generation, Walk::Timeout, wait);
+                        return;
+                    }
                     let key = self.routed.get_mut(call_id).and_then(|routed| routed.digits.pop_front());
                     let (outcome, wait) = match key {
                         Some(digit) => (Walk::Digit(digit), self.routing_seconds(CLIP_SECONDS)),
@@ -302,8 +483,16 @@ impl Actor {
     async fn ring_for_routed(&mut self, call_id: &str, users: &[String]) -> usize {
         let Some(facts) = self.routed.get(call_id).map(|routed| routed.facts.clone()) else { return 0 };
         let dialled = facts.to_number.clone().unwrap_or_default();
+        // A softphone caller's leg is the far party of each member's leg, and a member who is
+        // the caller does not ring for their own call.
+        let caller = self.caller_leg(call_id);
+        let caller_user = caller.as_ref().and_then(|leg| self.calls.get(leg)?.facts.user_id.clone());
+        let far = match &caller {
+            Some(leg) => Far::Leg(leg.clone()),
+            None => Far::Sim { behaviour: Behaviour::TestCaller, answered: true },
+        };
         let mut legs = Vec::new();
-        for user in users {
+        for user in users.iter().filter(|user| Some(*user) != caller_user.as_ref()) {
             let leg = self
                 .ring_user(Ring {
                     account_id: &facts.account_id,
@@ -312,7 +501,7 @@ impl Actor {
                     from_name: facts.from_name.clone(),
                     dialled: &dialled,
                     direction: "inbound",
-                    far: Far::Sim { behaviour: Behaviour::TestCaller, answered: true },
+                    far: far.clone(),
                     routed: Some(&facts),
                 })
                 .await;
@@ -340,6 +529,7 @@ impl Actor {
     pub(super) async fn network_answer(&mut self, call_id: &str) {
         let now = self.now();
         cdr::network_answered(&self.state, call_id, now).await;
+        self.connect_caller(call_id, Far::Nobody).await;
     }
 
     /// A person answered on `leg`: the other legs stop ringing and the walk is over.
@@ -446,9 +636,19 @@ impl Actor {
                 let facts = routed.facts.clone();
                 let talk = routed.talk.unwrap_or(DEFAULT_TALK);
                 let generation = routed.generation;
-                if routed.app.is_none() {
+                let party = routed.party.clone();
+                let with_app = routed.app.is_some();
+                if !with_app {
                     let now = self.now();
                     cdr::answered(&self.state, &facts, now).await;
+                }
+                if self.caller_leg(call_id).is_some() {
+                    // A softphone caller talks to the party until one of them hangs up.
+                    if !with_app {
+                        let behaviour = party.as_deref().map_or(Behaviour::Pstn, Behaviour::for_number);
+                        self.connect_caller(call_id, Far::Sim { behaviour, answered: true }).await;
+                    }
+                    return;
                 }
                 self.routed_after(call_id, generation, Walk::Hangup, talk);
             }
@@ -461,9 +661,20 @@ impl Actor {
     /// `voicemail_seconds` (default 8 s); the timer reports it left.
     async fn start_voicemail(&mut self, call_id: &str, generation: u64, mailbox: &str) -> Option<Walk> {
         self.network_answer(call_id).await;
+        let caller_media = self.caller_leg(call_id).and_then(|caller| self.calls.get(&caller)?.media);
         let routed = self.routed.get_mut(call_id)?;
         routed.mailbox = Some(mailbox.to_owned());
-        let length = routed.voicemail.unwrap_or(DEFAULT_MESSAGE).min(MAX_MESSAGE);
+        let length = match caller_media {
+            // A softphone caller speaks until it hangs up (`caller_left`), at most 120 s.
+            Some(leg) => {
+                let millis = u32::try_from(MAX_MESSAGE.as_millis()).unwrap_or(u32::MAX);
+                if let Err(error) = self.media.start_recording(leg, millis).await {
+                    tracing::warn!(%call_id, %error, "cannot record the caller");
+                }
+                MAX_MESSAGE
+            }
+            None => routed.voicemail.unwrap_or(DEFAULT_MESSAGE).min(MAX_MESSAGE),
+        };
         self.routed_after(call_id, generation, Walk::Completed, length);
         None
     }
@@ -471,16 +682,27 @@ impl Actor {
     /// The message is complete: the call ends `voicemail`, then the voicemail is stored and
     /// announced (`voicemail.new`, `recording.available`), in that order (rest.md §17.6).
     async fn voicemail_left(&mut self, call_id: &str, outcome: CallOutcome) {
-        let Some(routed) = self.routed.get(call_id) else { return };
+        let caller_media = self.caller_leg(call_id).and_then(|caller| self.calls.get(&caller)?.media);
+        let Some(routed) = self.routed.get_mut(call_id) else { return };
         let facts = routed.facts.clone();
         let mailbox = routed.mailbox.clone();
         let length = routed.voicemail.unwrap_or(DEFAULT_MESSAGE).min(MAX_MESSAGE);
+        let kept = routed.message.take();
+        let softphone = routed.caller.is_some();
+        // A softphone caller's message is what its leg received (taken before the leg closes);
+        // the simulated caller's voice is its tone, rendered rather than received.
+        let recording = match (kept, caller_media) {
+            (Some(kept), _) => Some(kept),
+            (None, Some(leg)) => self.media.stop_recording(leg).await.ok(),
+            (None, None) if softphone => Some(Recording::default()),
+            (None, None) => {
+                let millis = u32::try_from(length.as_millis()).unwrap_or(u32::MAX);
+                Some(Recording::of_source(&Behaviour::TestCaller.source(), millis))
+            }
+        };
         self.finish_routed(call_id, Outcome::Walked(outcome)).await;
         let Some(mailbox) = mailbox else { return };
-        // The simulated caller's voice is its tone: what it "says" is rendered, not received
-        // (a softphone caller's leg would be recorded with `MediaEngine::start_recording`).
-        let millis = u32::try_from(length.as_millis()).unwrap_or(u32::MAX);
-        let recording = Recording::of_source(&Behaviour::TestCaller.source(), millis);
+        let recording = recording.unwrap_or_default();
         let created = voicemail::create(
             &self.state,
             NewVoicemail {
@@ -508,6 +730,16 @@ impl Actor {
         }
         if let Some(leg) = routed.connected {
             self.end_call(&leg, EndReason::Hangup, Outcome::Completed, None).await;
+        }
+        if let Some(caller) = &routed.caller {
+            // The softphone caller hears how the walk ended.
+            let reason = match outcome.status() {
+                "no-answer" => EndReason::NoAnswer,
+                "busy" => EndReason::Busy,
+                "failed" => EndReason::Failed,
+                _ => EndReason::Hangup,
+            };
+            self.end_call(caller, reason, outcome, None).await;
         }
         let now = self.now();
         cdr::ended(&self.state, &routed.facts, now, outcome).await;

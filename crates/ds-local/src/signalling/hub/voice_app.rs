@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ds_media::{RECORDING_RATE, Recording, Source};
+use ds_media::{LegId, MediaEngine, RECORDING_RATE, Recording, Source};
 use ds_routing::Outcome as Walk;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -67,13 +67,24 @@ pub(super) struct AppCall {
     pub(super) attached: bool,
     /// Stops the media socket (sends `end{call_ended}` and closes) once attached.
     stop: Option<mpsc::UnboundedSender<&'static str>>,
+    /// The caller's keys (RFC 4733 from a softphone), sent to the app as `dtmf` frames.
+    keys: Option<mpsc::UnboundedSender<char>>,
 }
 
 impl AppCall {
     /// Ends the media socket, if any.
     pub(super) fn detach(&mut self) {
+        self.keys = None;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send("call_ended");
+        }
+    }
+
+    /// The caller pressed `digit`: an open media socket tells the app (docs/decisions.md:
+    /// `{"event":"dtmf","digit":…,"timestamp":…}`); with none open the key is not kept.
+    pub(super) fn key_pressed(&self, digit: char) {
+        if let Some(keys) = &self.keys {
+            let _ = keys.send(digit);
         }
     }
 
@@ -137,7 +148,7 @@ impl Actor {
         let body = json!({
             "event": event, "call_id": call_id, "account_id": facts.account_id, "voice_app_id": app_id,
             "from_number": facts.from_number, "from_name": facts.from_name, "to_number": facts.to_number,
-            "call": { "id": call_id, "direction": "inbound", "from_number": facts.from_number,
+            "call": { "id": call_id, "direction": facts.direction, "from_number": facts.from_number,
                       "from_name": facts.from_name, "to_number": facts.to_number },
             "timestamp": iso(self.now()),
         });
@@ -157,7 +168,7 @@ impl Actor {
         };
         self.network_answer(call_id).await;
         if let Some(routed) = self.routed.get_mut(call_id) {
-            routed.app = Some(AppCall { app_id: app_id.to_owned(), attached: false, stop: None });
+            routed.app = Some(AppCall { app_id: app_id.to_owned(), attached: false, stop: None, keys: None });
         }
         let wait = self.timers.voice_app_wait;
         let tx = self.tx.clone();
@@ -226,17 +237,28 @@ impl Actor {
                 }
                 let app_id = app.app_id.clone();
                 let digits: String = routed.digits.iter().collect();
-                let stop = self.open_media_socket(call_id, &url, &app_id, &digits);
+                // A softphone caller's own leg is what the app hears; else the simulated caller.
+                let softphone = routed.caller.clone();
+                let leg = softphone.as_ref().and_then(|caller| self.calls.get(caller)?.media);
+                let feed = match leg {
+                    Some(leg) => CallerFeed::Leg { media: self.media.clone(), leg },
+                    None => CallerFeed::Simulated(caller_audio(&digits)),
+                };
+                let (stop, keys) = self.open_media_socket(call_id, &url, &app_id, feed);
                 let Some(routed) = self.routed.get_mut(call_id) else { return Ok(()) };
                 // The app has the call: the hand-over timer (or a re-attach grace) is stale.
                 routed.generation += 1;
                 let talk = routed.talk.unwrap_or(DEFAULT_TALK);
                 let Some(app) = routed.app.as_mut() else { return Ok(()) };
                 app.stop = Some(stop);
+                app.keys = Some(keys);
                 if !app.attached {
                     app.attached = true;
-                    // The simulated caller talks to the app for `talk_seconds`, then hangs up.
-                    self.routed_after(call_id, ANY_GENERATION, Walk::Hangup, talk);
+                    if softphone.is_none() {
+                        // The simulated caller talks to the app for `talk_seconds`, then hangs up
+                        // (a softphone caller hangs up when its user does).
+                        self.routed_after(call_id, ANY_GENERATION, Walk::Hangup, talk);
+                    }
                 }
                 Ok(())
             }
@@ -281,15 +303,16 @@ impl Actor {
         Ok(())
     }
 
-    /// Starts the media socket task; returns the handle that stops it.
+    /// Starts the media socket task; returns the handles that stop it and that pass it keys.
     fn open_media_socket(
         &self,
         call_id: &str,
         url: &str,
         app_id: &str,
-        digits: &str,
-    ) -> mpsc::UnboundedSender<&'static str> {
+        caller: CallerFeed,
+    ) -> (mpsc::UnboundedSender<&'static str>, mpsc::UnboundedSender<char>) {
         let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let (keys_tx, keys_rx) = mpsc::unbounded_channel();
         let account_id = self.routed.get(call_id).map(|r| r.facts.account_id.clone()).unwrap_or_default();
         let begin = json!({
             "event": "begin", "call_id": call_id, "account_id": account_id, "voice_app_id": app_id,
@@ -298,12 +321,11 @@ impl Actor {
         let tx = self.tx.clone();
         let call = call_id.to_owned();
         let url = url.to_owned();
-        let caller = caller_audio(digits);
         tokio::spawn(async move {
-            let (heard, by_app) = media_socket(&url, &account_id, begin, caller, stop_rx).await;
+            let (heard, by_app) = media_socket(&url, &account_id, begin, caller, stop_rx, keys_rx).await;
             let _ = tx.send(Input::AppSocketClosed { call_id: call, account_id, heard, by_app });
         });
-        stop_tx
+        (stop_tx, keys_tx)
     }
 
     /// The app's media socket ended: what the caller heard becomes the call's recording; if
@@ -361,6 +383,39 @@ impl Actor {
     }
 }
 
+/// Where the audio a voice app hears comes from.
+enum CallerFeed {
+    /// The simulated PSTN caller.
+    Simulated(CallerAudio),
+    /// A softphone caller's leg: what it sends, decoded by the leg's recorder, which is drained
+    /// every `TAP_EVERY` (ds-media records to PCM; there is no per-packet audio tap).
+    Leg { media: MediaEngine, leg: LegId },
+}
+
+/// How often a softphone leg's recorder is drained towards the app.
+const TAP_EVERY: Duration = Duration::from_millis(100);
+/// The longest stretch one drain can hold (far more than `TAP_EVERY`, so nothing is cut).
+const TAP_MAX_MILLIS: u32 = 5_000;
+/// μ-law silence.
+const MULAW_SILENCE: u8 = 0xFF;
+
+impl CallerFeed {
+    /// Starts listening to the caller (a softphone leg's recorder).
+    async fn start(&self) {
+        if let CallerFeed::Leg { media, leg } = self {
+            let _ = media.start_recording(*leg, TAP_MAX_MILLIS).await;
+        }
+    }
+
+    /// What the leg sent since the last drain, as μ-law.
+    async fn drain(&self) -> Vec<u8> {
+        let CallerFeed::Leg { media, leg } = self else { return Vec::new() };
+        let recorded = media.stop_recording(*leg).await.unwrap_or_default();
+        let _ = media.start_recording(*leg, TAP_MAX_MILLIS).await;
+        recorded.to_mulaw()
+    }
+}
+
 /// What the simulated caller sends a voice app: its tone, with the scenario's keys pressed
 /// in-band (DTMF tone pairs, 200 ms each with 200 ms gaps) after the first second.
 struct CallerAudio {
@@ -408,8 +463,9 @@ async fn media_socket(
     url: &str,
     account_id: &str,
     begin: Value,
-    caller: CallerAudio,
+    caller: CallerFeed,
     mut stop: mpsc::UnboundedReceiver<&'static str>,
+    mut keys: mpsc::UnboundedReceiver<char>,
 ) -> (Vec<u8>, bool) {
     let mut heard = Vec::new();
     let Ok(mut request) = url.into_client_request() else { return (heard, true) };
@@ -428,13 +484,40 @@ async fn media_socket(
     if socket.send(Message::text(begin.to_string())).await.is_err() {
         return (heard, true);
     }
+    caller.start().await;
     let mut offset = 0usize;
     let mut timestamp = 0u64;
     let mut ticks = tokio::time::interval(FRAME);
+    let mut taps = tokio::time::interval(TAP_EVERY);
+    // A softphone's audio waits here for its 20 ms frame (silence while there is none).
+    let mut live: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut keys_open = true;
     loop {
         tokio::select! {
+            _ = taps.tick(), if matches!(caller, CallerFeed::Leg { .. }) => {
+                live.extend(caller.drain().await);
+                // Keep at most a second queued: the app hears the caller late, not ever later.
+                let excess = live.len().saturating_sub(RECORDING_RATE as usize);
+                live.drain(..excess);
+            }
+            key = keys.recv(), if keys_open => match key {
+                Some(digit) => {
+                    let dtmf = json!({ "event": "dtmf", "timestamp": timestamp, "digit": digit.to_string() });
+                    if socket.send(Message::text(dtmf.to_string())).await.is_err() {
+                        return (heard, true);
+                    }
+                }
+                None => keys_open = false,
+            },
             _ = ticks.tick() => {
-                let frame = caller.frame(offset);
+                let frame = match &caller {
+                    CallerFeed::Simulated(audio) => audio.frame(offset),
+                    CallerFeed::Leg { .. } => {
+                        let mut frame: Vec<u8> = live.drain(..FRAME_BYTES.min(live.len())).collect();
+                        frame.resize(FRAME_BYTES, MULAW_SILENCE);
+                        frame
+                    }
+                };
                 offset += FRAME_BYTES;
                 let audio = json!({ "event": "audio", "timestamp": timestamp, "payload": BASE64.encode(frame) });
                 timestamp += 20;

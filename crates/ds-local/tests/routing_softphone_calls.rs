@@ -1,0 +1,437 @@
+//! A softphone dialling an extension whose target routes (a dial plan, a ring group, a voice
+//! app) walks the same routing as an inbound PSTN call, end to end on 127.0.0.1: the caller is a
+//! real str0m peer on a real signalling socket, and what it sends is what the member hears, what
+//! the mailbox records and what the voice app receives.
+
+mod signalling_support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use ds_local::signalling::Timers;
+use ds_media::{Recording, tone_power};
+use serde_json::{Value, json};
+use signalling_support::{Client, KEY, Peer, World, test_timers};
+
+/// Routing seconds last 40 ms here.
+async fn world() -> World {
+    world_with(Duration::from_millis(40)).await
+}
+
+async fn world_with(routing_second: Duration) -> World {
+    World::start_with(Timers {
+        routing_second,
+        voice_app_wait: Duration::from_secs(3),
+        voice_app_reattach: Duration::from_millis(300),
+        ..test_timers()
+    })
+    .await
+}
+
+async fn extension(world: &World, number: &str, target: &str) {
+    world.post("/v1/extensions", Some(&world.account), json!({ "number": number, "target": target })).await;
+}
+
+/// Places `call.create` to `destination` from `client` with a fresh peer; returns the caller's
+/// call id (after `call.trying`) and the peer.
+async fn dial(client: &mut Client, destination: &str) -> (String, Peer) {
+    let (peer, offer) = Peer::offerer();
+    let req_id = client.req_id();
+    client
+        .send(json!({ "type": "call.create", "req_id": req_id, "destination": destination, "sdp": offer }))
+        .await;
+    let trying = client.next().await.expect("call.trying");
+    assert_eq!(
+        (trying["type"].as_str(), trying["req_id"].as_str()),
+        (Some("call.trying"), Some(req_id.as_str()))
+    );
+    (trying["call_id"].as_str().unwrap().to_owned(), peer)
+}
+
+/// The network (or a member) answered the caller: its peer takes ds-local's answer.
+async fn answered(client: &mut Client, peer: &Peer, call_id: &str) {
+    let answer = client.until(json!({ "type": "sdp.answer", "call_id": call_id })).await;
+    peer.accept_answer(answer["sdp"].as_str().unwrap());
+    client.until(json!({ "type": "call.answered", "call_id": call_id })).await;
+    peer.audio_flows().await;
+}
+
+/// The routed call's CallLog row: the `internal` row of the account other than the caller's.
+async fn routed_row(world: &World, caller_call: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, list) =
+            world.request(reqwest::Method::GET, "/v1/calls?limit=100", Some(&world.account), None).await;
+        if let Some(row) = list["data"].as_array().unwrap().iter().find(|row| {
+            row["id"] != caller_call && row["direction"] == "internal" && !row["status"].is_null()
+        }) {
+            return row.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no finished routed row: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_softphone_dialling_an_extension_that_routes_to_a_mailbox_leaves_a_message_of_its_own_audio() {
+    let world = world().await;
+    // Extension 300 → a ring group of Alice, who has no phone online: on no answer the group's
+    // timeout action is her voicemail.
+    let group = world
+        .post(
+            "/v1/ring_groups",
+            Some(&world.account),
+            json!({ "name": "Alice or her mailbox", "timeout_seconds": 5,
+                    "timeout_action": "voicemail", "timeout_target": world.alice }),
+        )
+        .await;
+    world
+        .post(
+            &format!("/v1/ring_groups/{}/members", group["id"].as_str().unwrap()),
+            Some(&world.account),
+            json!({ "extension": world.alice }),
+        )
+        .await;
+    extension(&world, "300", group["id"].as_str().unwrap()).await;
+    let mut bob = world.client(&world.bob).await;
+
+    let (call_id, peer) = dial(&mut bob, "300").await;
+    answered(&mut bob, &peer, &call_id).await;
+    // Bob speaks (his peer's 440 Hz tone) for a while, then hangs up: the message is complete.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    bob.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    let ended = bob.until(json!({ "type": "call.ended", "call_id": call_id })).await;
+    assert_eq!(ended["reason"], "hangup");
+
+    let row = routed_row(&world, &call_id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["to_number"].as_str()),
+        (Some("voicemail"), Some("300")),
+        "{row}"
+    );
+    assert_eq!(row["from_number"], "102", "the caller's extension: {row}");
+    let routed_id = row["id"].as_str().unwrap().to_owned();
+
+    // Listed with the call log inlined (`expand[]=call`), and by id both ways.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let list = loop {
+        let (status, list) = world
+            .request(
+                reqwest::Method::GET,
+                &format!("/v1/voicemails?owner={}&expand[]=call", world.alice),
+                Some(&world.account),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{list}");
+        if !list["data"].as_array().unwrap().is_empty() {
+            break list;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no voicemail listed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let voicemail = &list["data"][0];
+    assert_eq!(voicemail["call"]["id"], routed_id.as_str(), "{voicemail}");
+    assert_eq!(voicemail["call"]["status"], "voicemail");
+    assert_eq!(voicemail["call"]["direction"], "internal");
+    assert_eq!(voicemail["from_number"], "102");
+    assert!(voicemail["duration_seconds"].as_i64().unwrap() >= 1, "{voicemail}");
+    let id = voicemail["id"].as_str().unwrap();
+    let (_, plain) = world
+        .request(reqwest::Method::GET, &format!("/v1/voicemails/{id}"), Some(&world.account), None)
+        .await;
+    assert_eq!(plain["call"], routed_id.as_str(), "without expand, `call` is the id: {plain}");
+    let (_, expanded) = world
+        .request(
+            reqwest::Method::GET,
+            &format!("/v1/voicemails/{id}?expand[]=call"),
+            Some(&world.account),
+            None,
+        )
+        .await;
+    assert_eq!(expanded["call"]["id"], routed_id.as_str(), "{expanded}");
+
+    // The message is Bob's voice: the 440 Hz tone his browser sent, not silence.
+    let wav = reqwest::get(voicemail["audio_url"].as_str().unwrap()).await.unwrap().bytes().await.unwrap();
+    let message = Recording::from_wav(&wav).expect("a WAV");
+    assert!(message.duration_ms() >= 1000, "{} ms", message.duration_ms());
+    let loudest = message.samples.iter().map(|s| s.unsigned_abs()).max().unwrap_or(0);
+    assert!(loudest > 2000, "the message is not silent (peak {loudest})");
+    assert!(
+        tone_power(&message.samples, 440.0) > 20.0 * tone_power(&message.samples, 1000.0),
+        "the caller's tone"
+    );
+}
+
+#[tokio::test]
+async fn a_softphone_dialling_a_ring_group_extension_rings_the_other_members_and_the_answer_bridges_them() {
+    let world = world().await;
+    let group = world
+        .post("/v1/ring_groups", Some(&world.account), json!({ "name": "Front desk", "timeout_seconds": 20 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for user in [&world.alice, &world.bob] {
+        world
+            .post(
+                &format!("/v1/ring_groups/{group}/members"),
+                Some(&world.account),
+                json!({ "extension": user }),
+            )
+            .await;
+    }
+    extension(&world, "200", &group).await;
+    let mut alice = world.client(&world.alice).await;
+    let mut bob = world.client(&world.bob).await;
+
+    // Bob, a member himself, dials the group: Alice rings, Bob's own phone does not.
+    let (call_id, bob_peer) = dial(&mut bob, "200").await;
+    bob.until(json!({ "type": "call.ringing", "call_id": call_id })).await;
+    let incoming = alice.until(json!({ "type": "call.incoming" })).await;
+    assert_eq!((incoming["from"].as_str(), incoming["from_name"].as_str()), (Some("102"), Some("Bob Jones")));
+    let leg = incoming["call_id"].as_str().unwrap().to_owned();
+    let offer = alice.until(json!({ "type": "sdp.offer", "call_id": leg })).await;
+    assert!(!bob.seen.iter().any(|f| f["type"] == "call.incoming"), "the caller never rings: {:?}", bob.seen);
+
+    // Alice answers: both hear each other (bridged), then she hangs up and Bob's call ends.
+    let (alice_peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
+    alice.send(json!({ "type": "call.answer", "call_id": leg })).await;
+    alice.send(json!({ "type": "sdp.answer", "call_id": leg, "sdp": answer })).await;
+    alice.until(json!({ "type": "call.answered", "call_id": leg })).await;
+    answered(&mut bob, &bob_peer, &call_id).await;
+    alice_peer.audio_flows().await;
+    let heard = alice_peer.packets_received();
+    alice_peer.audio_flows_after(heard + 10).await;
+    alice.send(json!({ "type": "call.hangup", "call_id": leg })).await;
+    assert_eq!(bob.until(json!({ "type": "call.ended", "call_id": call_id })).await["reason"], "hangup");
+
+    let row = routed_row(&world, &call_id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["user_id"].as_str(), row["to_number"].as_str()),
+        (Some("completed"), Some(world.alice.as_str()), Some("200")),
+        "{row}"
+    );
+    let caller_row = world.finished_call_log(&call_id).await;
+    assert_eq!(
+        (caller_row["status"].as_str(), caller_row["user_id"].as_str()),
+        (Some("completed"), Some(world.bob.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_softphone_dialling_a_menu_extension_picks_an_option_with_its_keypad() {
+    // Routing seconds of 200 ms: the menu waits 33 of them (6.6 s) for a key.
+    let world = world_with(Duration::from_millis(200)).await;
+    let plan = world
+        .post(
+            "/v1/dialplans",
+            Some(&world.account),
+            json!({ "name": "Menu", "entry_node": "menu", "nodes": [
+                { "id": "menu", "type": "menu", "config": { "prompt_clip": "clip_ds_menu", "timeout": 30,
+                  "options": [{ "digit": "1", "next_node": "desk" }], "timeout_next_node": "bye" } },
+                { "id": "desk", "type": "internal_dial", "config": { "target": world.alice, "timeout": 30, "next": "bye" } },
+                { "id": "bye", "type": "hang_up", "config": {} } ] }),
+        )
+        .await;
+    extension(&world, "500", plan["id"].as_str().unwrap()).await;
+    let mut alice = world.client(&world.alice).await;
+    let mut bob = world.client(&world.bob).await;
+
+    // The menu answers Bob; his keypad's 1 (RFC 4733) rings Alice.
+    let (call_id, peer) = dial(&mut bob, "500").await;
+    answered(&mut bob, &peer, &call_id).await;
+    peer.press(1);
+    let incoming = alice.until(json!({ "type": "call.incoming" })).await;
+    let leg = incoming["call_id"].as_str().unwrap().to_owned();
+    let offer = alice.until(json!({ "type": "sdp.offer", "call_id": leg })).await;
+    let (alice_peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
+    alice.send(json!({ "type": "call.answer", "call_id": leg })).await;
+    alice.send(json!({ "type": "sdp.answer", "call_id": leg, "sdp": answer })).await;
+    alice.until(json!({ "type": "call.answered", "call_id": leg })).await;
+    alice_peer.audio_flows().await;
+    // Bob hangs up: Alice's leg ends too.
+    bob.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    alice.until(json!({ "type": "call.ended", "call_id": leg })).await;
+
+    let row = routed_row(&world, &call_id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["user_id"].as_str()),
+        (Some("completed"), Some(world.alice.as_str())),
+        "{row}"
+    );
+    // The key is logged on the caller's own row (protocol.md §11.5 `dtmf_digits`).
+    let caller_row = world.finished_call_log(&call_id).await;
+    assert_eq!(caller_row["dtmf_digits"], "1", "{caller_row}");
+}
+
+/// A voice app that attaches on `call.received` and keeps every frame its media socket gets.
+#[derive(Clone)]
+struct App {
+    ds_local: String,
+    account: String,
+    media_url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+    frames: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn app_webhook(State(app): State<App>, body: String) -> StatusCode {
+    let event: Value = serde_json::from_str(&body).unwrap();
+    app.received.lock().unwrap().push(event.clone());
+    if event["event"] != "call.received" {
+        return StatusCode::OK;
+    }
+    let call_id = event["call_id"].as_str().unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/calls/{call_id}", app.ds_local))
+        .bearer_auth(KEY)
+        .header("DialStack-Account", &app.account)
+        .json(&json!({ "actions": [{ "type": "attach", "url": app.media_url }] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    StatusCode::OK
+}
+
+async fn app_media(State(app): State<App>, ws: WebSocketUpgrade) -> impl IntoResponse {
+    ws.on_upgrade(move |socket| listen(app, socket))
+}
+
+async fn listen(app: App, mut socket: WebSocket) {
+    while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(15), socket.recv()).await {
+        let Message::Text(text) = message else { continue };
+        app.frames.lock().unwrap().push(serde_json::from_str(text.as_str()).unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hears_its_audio_and_keys() {
+    let world = world().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = App {
+        ds_local: world.base(),
+        account: world.account.clone(),
+        media_url: format!("ws://{addr}/media"),
+        received: Arc::default(),
+        frames: Arc::default(),
+    };
+    let router = axum::Router::new()
+        .route("/hook", post(app_webhook))
+        .route("/media", get(app_media))
+        .with_state(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let voice_app = world
+        .post(
+            "/v1/voice-apps",
+            Some(&world.account),
+            json!({ "name": "Receptionist", "url": format!("http://{addr}/hook") }),
+        )
+        .await;
+    extension(&world, "400", voice_app["id"].as_str().unwrap()).await;
+    let mut bob = world.client(&world.bob).await;
+
+    let (call_id, peer) = dial(&mut bob, "400").await;
+    answered(&mut bob, &peer, &call_id).await;
+    // The app gets `call.received` for the routed call, attaches and hears Bob's tone.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.frames.lock().unwrap().iter().filter(|f| f["event"] == "audio").count() < 75 {
+        assert!(tokio::time::Instant::now() < deadline, "the app never heard the caller");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Keys travel out of band to the attached app, one `dtmf` frame each.
+    for (key, count) in [(5, 1), (11, 2)] {
+        // An RFC 4733 event lasts 100 ms: the next key comes after it, as a finger would.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        peer.press(key);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while app.frames.lock().unwrap().iter().filter(|f| f["event"] == "dtmf").count() < count {
+            assert!(tokio::time::Instant::now() < deadline, "the app never got key {key}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    bob.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    bob.until(json!({ "type": "call.ended", "call_id": call_id })).await;
+
+    let received = app.received.lock().unwrap()[0].clone();
+    assert_eq!(
+        (received["event"].as_str(), received["from_number"].as_str(), received["to_number"].as_str()),
+        (Some("call.received"), Some("102"), Some("400"))
+    );
+    let routed_id = received["call_id"].as_str().unwrap().to_owned();
+    let row = world.finished_call_log(&routed_id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["direction"].as_str()),
+        (Some("completed"), Some("internal")),
+        "{row}"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !app.frames.lock().unwrap().iter().any(|f| f["event"] == "end") {
+        assert!(tokio::time::Instant::now() < deadline, "no `end` after the caller hung up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let frames = app.frames.lock().unwrap().clone();
+    assert_eq!(
+        (frames[0]["event"].as_str(), frames[0]["call_id"].as_str()),
+        (Some("begin"), Some(routed_id.as_str()))
+    );
+    let keys: Vec<&str> =
+        frames.iter().filter(|f| f["event"] == "dtmf").map(|f| f["digit"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["5", "#"]);
+    assert!(frames.iter().filter(|f| f["event"] == "dtmf").all(|f| f["timestamp"].is_u64()));
+    assert_eq!(frames.last().unwrap()["reason"], "call_ended");
+    let audio: Vec<u8> = frames
+        .iter()
+        .filter(|f| f["event"] == "audio")
+        .flat_map(|f| BASE64.decode(f["payload"].as_str().unwrap()).unwrap())
+        .collect();
+    let heard = Recording::from_mulaw(&audio);
+    assert!(
+        tone_power(&heard.samples, 440.0) > 20.0 * tone_power(&heard.samples, 1000.0),
+        "the app hears the caller's tone"
+    );
+}
+
+#[tokio::test]
+async fn call_control_takes_the_platform_key_and_refuses_account_sessions_and_user_tokens() {
+    let world = world().await;
+    let session = world
+        .post(
+            "/v1/account_sessions",
+            None,
+            json!({ "account": world.account, "components": { "call_history": { "enabled": true } } }),
+        )
+        .await["client_secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let user = world.token(&world.bob).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1/calls/call_unknown", world.base());
+    for (name, bearer) in [("account session", &session), ("user token", &user)] {
+        let reply =
+            client.post(&url).bearer_auth(bearer).json(&json!({ "actions": [] })).send().await.unwrap();
+        assert_eq!(reply.status(), 403, "{name}");
+        let body: Value = reply.json().await.unwrap();
+        assert_eq!(body["code"], "platform_key_required", "{name}: {body}");
+    }
+    // The platform key with the account header reaches the handler (an unknown call: 404).
+    let (status, _) = world
+        .request(
+            reqwest::Method::POST,
+            "/v1/calls/call_unknown",
+            Some(&world.account),
+            Some(json!({ "actions": [] })),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
