@@ -286,48 +286,35 @@ trait Stored: serde::Serialize + serde::de::DeserializeOwned + Send + 'static {
     fn set_updated_at(&mut self, at: String);
 }
 
-impl Stored for Schedule {
-    const TABLE: Table = Table::Schedules;
-    const KIND: &'static str = "schedule";
-    const PATH: &'static str = "/v1/schedules";
-    const EXPANDS: bool = false;
-    const UPDATABLE: &'static [&'static str] = SCHEDULE_KEYS;
-    fn check(&self) -> Result<(), ApiError> {
-        check_schedule(self)
-    }
-    fn set_updated_at(&mut self, at: String) {
-        self.updated_at = at;
-    }
+/// One `Stored` impl per kind: only the constants and the check differ.
+macro_rules! stored {
+    ($type:ty, $table:expr, $kind:literal, $path:literal, expands: $expands:literal,
+     updatable: $updatable:expr, check: $check:expr) => {
+        impl Stored for $type {
+            const TABLE: Table = $table;
+            const KIND: &'static str = $kind;
+            const PATH: &'static str = $path;
+            const EXPANDS: bool = $expands;
+            const UPDATABLE: &'static [&'static str] = $updatable;
+            fn check(&self) -> Result<(), ApiError> {
+                let check: fn(&$type) -> Result<(), ApiError> = $check;
+                check(self)
+            }
+            fn set_updated_at(&mut self, at: String) {
+                self.updated_at = at;
+            }
+        }
+    };
 }
 
-impl Stored for DialPlan {
-    const TABLE: Table = Table::DialPlans;
-    const KIND: &'static str = "dial plan";
-    const PATH: &'static str = "/v1/dialplans";
-    const EXPANDS: bool = true;
-    // Plans are validated as a whole graph; `update_plan` has its own merge.
-    const UPDATABLE: &'static [&'static str] = &[];
-    fn check(&self) -> Result<(), ApiError> {
-        Ok(())
-    }
-    fn set_updated_at(&mut self, at: String) {
-        self.updated_at = at;
-    }
-}
-
-impl Stored for RingGroup {
-    const TABLE: Table = Table::RingGroups;
-    const KIND: &'static str = "ring group";
-    const PATH: &'static str = "/v1/ring_groups";
-    const EXPANDS: bool = true;
-    const UPDATABLE: &'static [&'static str] = GROUP_KEYS;
-    fn check(&self) -> Result<(), ApiError> {
-        self.check().map_err(|(field, reason)| ApiError::invalid_field(field, reason))
-    }
-    fn set_updated_at(&mut self, at: String) {
-        self.updated_at = at;
-    }
-}
+stored!(Schedule, Table::Schedules, "schedule", "/v1/schedules", expands: false,
+    updatable: SCHEDULE_KEYS, check: check_schedule);
+// Plans are validated as a whole graph; `update_plan` has its own merge.
+stored!(DialPlan, Table::DialPlans, "dial plan", "/v1/dialplans", expands: true,
+    updatable: &[], check: |_| Ok(()));
+stored!(RingGroup, Table::RingGroups, "ring group", "/v1/ring_groups", expands: true,
+    updatable: GROUP_KEYS,
+    check: |group| RingGroup::check(group).map_err(|(field, reason)| ApiError::invalid_field(field, reason)));
 
 /// One object of the account, or 404 naming its kind.
 async fn fetch<T: Stored>(state: &AppState, scope: &AccountScope, id: &str) -> Result<T, ApiError> {
@@ -948,11 +935,24 @@ pub async fn create_plan(
     let name = plan_name(body.get("name"))?;
     let now = state.clock().now_ms();
     let id = ids::new_id("dp", now);
-    let (entry_node, nodes) =
-        validate_plan(&state, &scope, &id, body.get("entry_node"), body.get("nodes")).await?;
-    let plan = DialPlan { id, name, entry_node, nodes, created_at: iso(now), updated_at: iso(now) };
+    let graph = (body.get("entry_node"), body.get("nodes"));
+    save_plan(&state, &scope, &params, (id, name), graph, iso(now), now).await
+}
+
+/// Validates a plan's graph whole, then saves it and renders it (create and update).
+async fn save_plan(
+    state: &AppState,
+    scope: &AccountScope,
+    params: &Params,
+    (id, name): (String, String),
+    (entry_node, nodes): (Option<&Value>, Option<&Value>),
+    created_at: String,
+    now: i64,
+) -> Result<Json<Value>, ApiError> {
+    let (entry_node, nodes) = validate_plan(state, scope, &id, entry_node, nodes).await?;
+    let plan = DialPlan { id, name, entry_node, nodes, created_at, updated_at: iso(now) };
     store::save(state.db(), Table::DialPlans, &scope.account_id, &plan.id, &plan, now, now).await?;
-    Ok(Json(with_extensions(&state, &scope, &params, to_value(&plan)).await?))
+    Ok(Json(with_extensions(state, scope, params, to_value(&plan)).await?))
 }
 
 /// Partial: `name`, `entry_node`, `nodes` (replaces the graph); the merge is validated whole.
@@ -973,11 +973,9 @@ pub async fn update_plan(
     let entry_node =
         body.get("entry_node").cloned().unwrap_or_else(|| Value::String(current.entry_node.clone()));
     let nodes = body.get("nodes").cloned().unwrap_or_else(|| current.nodes_json());
-    let (entry_node, nodes) = validate_plan(&state, &scope, &id, Some(&entry_node), Some(&nodes)).await?;
     let now = state.clock().now_ms();
-    let plan = DialPlan { id, name, entry_node, nodes, created_at: current.created_at, updated_at: iso(now) };
-    store::save(state.db(), Table::DialPlans, &scope.account_id, &plan.id, &plan, now, now).await?;
-    Ok(Json(with_extensions(&state, &scope, &params, to_value(&plan)).await?))
+    let graph = (Some(&entry_node), Some(&nodes));
+    save_plan(&state, &scope, &params, (id, name), graph, current.created_at, now).await
 }
 
 pub async fn delete_plan(
