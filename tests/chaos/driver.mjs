@@ -288,7 +288,9 @@ async function serverKill() {
     const cdr = await rest('GET', `/v1/calls/${id}`, null, account).catch(() => null);
     unfinished.push({ id, status: cdr?.status ?? null, call_end_webhook: delivered().has(id) });
   }
+  // ds-local's webhook client keeps connections alive; without this node waits for them.
   receiver.close();
+  receiver.closeAllConnections();
   const lost = lostCdrs.length + lostWebhooks.length;
   const closed = unfinished.filter((u) => u.status).length;
   result(3, `${lostCdrs.length} CDRs and ${lostWebhooks.length} webhooks lost of ${finishedBeforeKill.size} calls finished before ${KILLS} SIGKILLs (calls live at a kill closed after the restart: ${closed}/${unfinished.length})`,
