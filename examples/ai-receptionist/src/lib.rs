@@ -229,7 +229,10 @@ async fn converse(app: &App, call_id: &str, mut socket: WebSocket) -> Vec<u8> {
                 Some(Ok(Message::Text(text))) => {
                     let Ok(frame) = serde_json::from_str::<Value>(text.as_str()) else { continue };
                     match frame["event"].as_str() {
-                        Some("begin") => account = frame["account_id"].as_str().unwrap_or_default().to_owned(),
+                        Some("begin") => {
+                            account = frame["account_id"].as_str().unwrap_or_default().to_owned();
+                            tracing::info!(%call_id, "media socket open");
+                        }
                         Some("audio") => {
                             if let Some(bytes) = frame["payload"].as_str().and_then(|p| BASE64.decode(p).ok()) {
                                 heard.extend_from_slice(&bytes);

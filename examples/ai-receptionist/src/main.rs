@@ -9,7 +9,7 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(about = "A tiny DialStack voice app: greets callers and records them")]
 struct Args {
-    /// Address to listen on (webhook and media socket).
+    /// Address to listen on (webhook and media socket); port 0 picks a free one, printed at start.
     #[arg(long, env = "RECEPTIONIST_LISTEN", default_value = "127.0.0.1:8790")]
     listen: SocketAddr,
     /// The platform's REST base.
@@ -38,18 +38,21 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     std::fs::create_dir_all(&args.recordings)
         .with_context(|| format!("cannot create {}", args.recordings.display()))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot bind {}", args.listen))?;
+    // The bound address, not the flag: `--listen 127.0.0.1:0` picks a free port, which the
+    // media socket URL and whoever registers the webhook need to know.
+    let local = listener.local_addr().context("cannot read the bound address")?;
     let config = ai_receptionist::Config {
         api_base: args.api.trim_end_matches('/').to_owned(),
         api_key: args.key,
         secret: args.secret,
-        public_ws: args.public_ws.unwrap_or_else(|| format!("ws://{}", args.listen)),
+        public_ws: args.public_ws.unwrap_or_else(|| format!("ws://{local}")),
         recordings: args.recordings,
         front_desk: args.front_desk,
     };
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot bind {}", args.listen))?;
-    tracing::info!("webhook: http://{}/webhook", args.listen);
+    println!("ai-receptionist listening on http://{local} (webhook: http://{local}/webhook)");
     axum::serve(listener, ai_receptionist::router(config)).await?;
     Ok(())
 }
