@@ -112,13 +112,10 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         if !options.wants("bundle")
             && let Err(e) = crate::dist::run(env)
         {
-            return vec![Figure::failed(2, browser::READY, &e), Figure::failed(3, browser::CALL_SETUP, &e)];
+            return browser::failed_all(&e);
         }
         browser::run(env, &options)
     });
-    if options.wants("browser") {
-        figures.extend(browser::unmeasured_component_figures(env));
-    }
     timed(&mut figures, "signalling", &|| signalling::run(env, &options));
     timed(&mut figures, "media", &|| {
         vec![media::run(env, &options).unwrap_or_else(|e| Figure::failed(8, media::TITLE, &e))]

@@ -33,6 +33,14 @@ impl Summary {
         Self { median: value, min: value, max: value, samples: 1 }
     }
 
+    /// The `p`-th percentile (0–100, nearest rank) of the samples as a single reading that
+    /// still says how many samples it came from; `None` for no samples. NaNs are dropped.
+    pub fn percentile(samples: &[f64], p: f64) -> Option<Self> {
+        let value = percentile(samples, p)?;
+        let samples = samples.iter().filter(|v| !v.is_nan()).count();
+        Some(Self { median: value, min: value, max: value, samples })
+    }
+
     fn to_json(self) -> Value {
         json!({ "median": self.median, "min": self.min, "max": self.max, "samples": self.samples })
     }
@@ -49,6 +57,18 @@ impl Summary {
             )
         }
     }
+}
+
+/// The `p`-th percentile (0–100) by nearest rank: the smallest sample with at least p % of the
+/// samples at or below it. NaNs are dropped.
+pub fn percentile(samples: &[f64], p: f64) -> Option<f64> {
+    let mut sorted: Vec<f64> = samples.iter().copied().filter(|v| !v.is_nan()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
+    Some(sorted[rank.min(sorted.len()) - 1])
 }
 
 /// Pairs the i-th run of ours with the i-th run of the baseline (they ran back to back), so the
@@ -115,6 +135,18 @@ impl Row {
         self
     }
 
+    /// Adds a baseline that is already summarised; the ratio is of the two medians (for
+    /// figures whose samples do not pair up run by run, e.g. percentiles over many calls).
+    pub fn against_summary(mut self, name: impl Into<String>, baseline: Option<Summary>) -> Self {
+        self.baseline = baseline;
+        self.baseline_name = Some(name.into());
+        self.ratio = match (self.ours, baseline) {
+            (Some(o), Some(b)) if b.median > 0.0 => Some(Summary::single(o.median / b.median)),
+            _ => None,
+        };
+        self
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "metric": self.metric,
@@ -130,8 +162,6 @@ impl Row {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Measured,
-    /// Deliberately not measured in this run (not built yet, or not selected).
-    NotMeasured,
     /// Tried and failed; the note says why.
     Failed,
 }
@@ -140,7 +170,6 @@ impl Status {
     fn as_str(self) -> &'static str {
         match self {
             Status::Measured => "measured",
-            Status::NotMeasured => "not measured",
             Status::Failed => "failed",
         }
     }
@@ -171,13 +200,6 @@ impl Figure {
             details: Value::Null,
             seconds: 0.0,
         }
-    }
-
-    pub fn not_measured(number: u8, title: &str, why: &str) -> Self {
-        let mut figure = Self::new(number, title);
-        figure.status = Status::NotMeasured;
-        figure.notes.push(why.to_owned());
-        figure
     }
 
     pub fn failed(number: u8, title: &str, error: &anyhow::Error) -> Self {
@@ -256,6 +278,27 @@ mod tests {
         let s = Summary::of(&[f64::NAN, 5.0, 7.0, 6.0]).unwrap();
         assert_eq!((s.median, s.samples), (6.0, 3));
         assert!(Summary::of(&[f64::NAN]).is_none());
+    }
+
+    #[test]
+    fn percentile_is_by_nearest_rank_and_counts_its_samples() {
+        let samples: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(percentile(&samples, 50.0), Some(10.0));
+        assert_eq!(percentile(&samples, 95.0), Some(19.0));
+        assert_eq!(percentile(&samples, 100.0), Some(20.0));
+        assert_eq!(percentile(&[f64::NAN, 3.0], 95.0), Some(3.0));
+        assert_eq!(percentile(&[], 50.0), None);
+        assert_eq!(Summary::percentile(&samples, 95.0).unwrap().samples, 20);
+    }
+
+    #[test]
+    fn a_row_against_a_summary_reports_the_ratio_of_medians() {
+        let row = Row::new("p95", "ms", Some(Summary::single(30.0)))
+            .against_summary("plain JS", Some(Summary::single(10.0)));
+        assert_eq!(row.ratio.unwrap().median, 3.0);
+        let none = Row::new("p95", "ms", Some(Summary::single(30.0)))
+            .against_summary("plain JS", Some(Summary::single(0.0)));
+        assert!(none.ratio.is_none());
     }
 
     #[test]
