@@ -164,14 +164,17 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
         let Some(phone) = weak.upgrade() else { return };
         match event {
             DriverEvent::Phone(PhoneEvent::Error(error)) => {
+                state.error.set(Some(error.clone()));
                 if error.code == ds_core::PhoneErrorCode::EmergencyAddressRequired {
-                    if phone.emergency_address_id().is_none() {
-                        // The server refused the remembered address: forget it in this browser.
-                        phone.use_emergency_address(None);
+                    if let Some(user) = phone.snapshot().user_id
+                        && phone.emergency_address_id().is_none()
+                    {
+                        // The server refused the remembered address: forget it in this browser
+                        // (the core already stopped presenting it).
+                        ds_web::emergency::store_address_id(&user, None);
                     }
                     state.emergency_form.set(true);
                 }
-                state.error.set(Some(error.clone()));
             }
             DriverEvent::Phone(PhoneEvent::CallAdded(call))
                 if call.direction == ds_core::Direction::Inbound =>
