@@ -359,7 +359,8 @@ impl Drop for TempDir {
 /// together inside a fresh network namespace whose only interface is `lo`: this process re-runs
 /// itself there as `xtask e2e-in-namespace`. Elsewhere they run on the host's 127.0.0.1.
 fn e2e(env: &Env) -> anyhow::Result<(u64, u64)> {
-    env.cargo(&["build", "-p", "ds-local"]).run()?;
+    // ai-receptionist: routing.spec.ts runs it as the seed's voice app.
+    env.cargo(&["build", "-p", "ds-local", "-p", "ai-receptionist"]).run()?;
     let report = env.target_dir.join("e2e-report.json");
     let _ = std::fs::remove_file(&report);
     let ok = if can_use_network_namespace(env) {
