@@ -79,10 +79,14 @@ pub async fn run(target: &Target, steps: &[usize], window: u64) -> anyhow::Resul
         let (sent_0, received_0) = totals(&peers);
         let server = procfs::CpuWindow::start(pid)?;
         let client = procfs::CpuWindow::start(me)?;
+        let (server_drops_0, client_drops_0) =
+            (procfs::udp_receive_drops(pid)?, procfs::udp_receive_drops(me)?);
         tokio::time::sleep(Duration::from_secs(window)).await;
         let server_cores = server.cores()?;
         let client_cores = client.cores()?;
         let (sent_1, received_1) = totals(&peers);
+        let server_drops = procfs::udp_receive_drops(pid)?.saturating_sub(server_drops_0);
+        let client_drops = procfs::udp_receive_drops(me)?.saturating_sub(client_drops_0);
         let rss = procfs::rss_bytes(pid)?;
         let live_calls = peers.len() / 2;
         let sent = sent_1 - sent_0;
@@ -100,6 +104,10 @@ pub async fn run(target: &Target, steps: &[usize], window: u64) -> anyhow::Resul
             "packet_loss": if sent > 0 { (1.0 - received as f64 / sent as f64).max(0.0) } else { f64::NAN },
             "frames_per_second_per_leg": sent as f64 / window as f64 / (2 * live_calls).max(1) as f64,
             "client_cores": client_cores,
+            // Datagrams the kernel dropped at a full receive buffer during the window: at
+            // ds-local's media socket, and at the load client's peers' sockets.
+            "server_socket_drops": server_drops,
+            "client_socket_drops": client_drops,
             "failed_setups": failed_now,
         }));
         if tried > 0 && failed_now as f64 / tried as f64 > MAX_FAILED_SHARE {

@@ -3,7 +3,7 @@
 //! current `Instant`, then collects the datagrams to send and the events to report. That makes
 //! it deterministic for a given input sequence and keeps the I/O loop small.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -69,6 +69,8 @@ struct Leg {
     failed: bool,
     /// Decodes what the peer sends while a recording runs (voicemail).
     recorder: Option<Recorder>,
+    /// The leg's entry in `MediaCore::deadlines`, to find and replace it.
+    scheduled: Option<Instant>,
 }
 
 impl Leg {
@@ -76,6 +78,22 @@ impl Leg {
         self.connected
             && self.closing_deadline.is_none()
             && (self.burst.is_some() || (self.bridged_to.is_none() && self.source.is_generated()))
+    }
+
+    /// The earliest instant at which this leg has timer work (str0m, a generated frame, stats,
+    /// a close or connect deadline).
+    fn next_deadline(&self) -> Instant {
+        [
+            Some(self.rtc_deadline),
+            self.generating().then_some(self.next_frame_at),
+            Some(self.next_stats_at),
+            self.closing_deadline,
+            self.connect_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.next_stats_at)
     }
 
     fn opus_pt(&mut self) -> Option<Pt> {
@@ -151,6 +169,13 @@ pub struct MediaCore {
     stats_interval: Duration,
     connect_timeout: Duration,
     legs: BTreeMap<LegId, Leg>,
+    /// Every leg's next timer, earliest first: a timeout visits only the legs that are due and
+    /// finding the next wake-up is O(log n), not a walk over every leg (hundreds of bridged
+    /// legs wake the loop tens of thousands of times a second).
+    deadlines: BTreeSet<(Instant, LegId)>,
+    /// Which leg last accepted datagrams from a remote address: the leg to ask first, so a
+    /// datagram does not cost an `Rtc::accepts` on every leg.
+    by_source: HashMap<SocketAddr, LegId>,
     next_leg: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
@@ -167,6 +192,8 @@ impl MediaCore {
             stats_interval,
             connect_timeout,
             legs: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+            by_source: HashMap::new(),
             next_leg: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -220,6 +247,7 @@ impl MediaCore {
             closing_deadline: None,
             failed: false,
             recorder: None,
+            scheduled: None,
         };
         Ok((id, leg))
     }
@@ -286,6 +314,7 @@ impl MediaCore {
         if !was_generating {
             leg.next_frame_at = now;
         }
+        self.reschedule(id);
         Ok(())
     }
 
@@ -299,6 +328,7 @@ impl MediaCore {
     ) -> Result<(), MediaError> {
         let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
         start_burst(leg, Burst::new(freqs, millis), now);
+        self.reschedule(id);
         Ok(())
     }
 
@@ -318,6 +348,7 @@ impl MediaCore {
             if let Some(leg) = self.legs.get_mut(&from) {
                 leg.bridged_to = Some(to);
             }
+            self.reschedule(from);
         }
         Ok(())
     }
@@ -329,10 +360,12 @@ impl MediaCore {
             return Ok(());
         };
         leg.next_frame_at = now;
-        if let Some(other) = self.legs.get_mut(&other) {
-            other.bridged_to = None;
-            other.next_frame_at = now;
+        if let Some(other_leg) = self.legs.get_mut(&other) {
+            other_leg.bridged_to = None;
+            other_leg.next_frame_at = now;
         }
+        self.reschedule(id);
+        self.reschedule(other);
         Ok(())
     }
 
@@ -386,10 +419,25 @@ impl MediaCore {
             now,
             Receive { proto: Protocol::Udp, source, destination: self.local_addr, contents },
         );
-        let Some((&id, leg)) = self.legs.iter_mut().find(|(_, leg)| leg.rtc.accepts(&input)) else {
-            debug!("no leg accepts a datagram from {source}");
-            return;
+        // The leg that took this address's last datagram almost always takes this one too;
+        // otherwise (a new peer's first STUN check, an address that moved) ask every leg.
+        let known = self
+            .by_source
+            .get(&source)
+            .copied()
+            .filter(|id| self.legs.get(id).is_some_and(|leg| leg.rtc.accepts(&input)));
+        let id = match known {
+            Some(id) => id,
+            None => {
+                let Some((&id, _)) = self.legs.iter().find(|(_, leg)| leg.rtc.accepts(&input)) else {
+                    debug!("no leg accepts a datagram from {source}");
+                    return;
+                };
+                self.by_source.insert(source, id);
+                id
+            }
         };
+        let Some(leg) = self.legs.get_mut(&id) else { return };
         if let Err(e) = leg.rtc.handle_input(input) {
             debug!("{id}: bad input from {source}: {e}");
         }
@@ -398,8 +446,19 @@ impl MediaCore {
 
     /// Time passed: run str0m's timers, generate due frames and emit due stats.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let ids: Vec<LegId> = self.legs.keys().copied().collect();
-        for id in ids {
+        // Only the legs whose own deadline has come: the others have nothing to do, and
+        // polling them anyway would cost every wake-up a walk over every leg.
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.deadlines.first()
+            && at <= now
+        {
+            self.deadlines.pop_first();
+            if let Some(leg) = self.legs.get_mut(&id) {
+                leg.scheduled = None;
+            }
+            due.push(id);
+        }
+        for id in due {
             let Some(leg) = self.legs.get_mut(&id) else { continue };
             if now >= leg.rtc_deadline
                 && let Err(e) = leg.rtc.handle_input(Input::Timeout(now))
@@ -433,19 +492,20 @@ impl MediaCore {
 
     /// The earliest instant at which [`MediaCore::handle_timeout`] has work to do.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.legs
-            .values()
-            .flat_map(|leg| {
-                [
-                    Some(leg.rtc_deadline),
-                    leg.generating().then_some(leg.next_frame_at),
-                    Some(leg.next_stats_at),
-                    leg.closing_deadline,
-                    leg.connect_deadline,
-                ]
-            })
-            .flatten()
-            .min()
+        self.deadlines.first().map(|&(at, _)| at)
+    }
+
+    /// Puts the leg's current next deadline in the index (after anything that may move it).
+    fn reschedule(&mut self, id: LegId) {
+        let Some(leg) = self.legs.get_mut(&id) else { return };
+        let at = leg.next_deadline();
+        if leg.scheduled == Some(at) {
+            return;
+        }
+        if let Some(old) = leg.scheduled.replace(at) {
+            self.deadlines.remove(&(old, id));
+        }
+        self.deadlines.insert((at, id));
     }
 
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
@@ -471,6 +531,7 @@ impl MediaCore {
                 }
             }
             self.reap(id);
+            self.reschedule(id);
         }
     }
 
@@ -556,8 +617,16 @@ impl MediaCore {
             return;
         }
         let Some(leg) = self.legs.remove(&id) else { return };
-        if let Some(other) = leg.bridged_to.and_then(|other| self.legs.get_mut(&other)) {
-            other.bridged_to = None;
+        if let Some(at) = leg.scheduled {
+            self.deadlines.remove(&(at, id));
+        }
+        self.by_source.retain(|_, leg_id| *leg_id != id);
+        if let Some(other) = leg.bridged_to {
+            if let Some(other_leg) = self.legs.get_mut(&other) {
+                other_leg.bridged_to = None;
+            }
+            // Back on its own source: its deadline may now be a generated frame.
+            self.reschedule(other);
         }
         self.events.push_back(MediaEvent::Stats { leg: id, stats: leg.stats });
         self.events.push_back(if leg.closing_deadline.is_some() {

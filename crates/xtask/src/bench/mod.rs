@@ -1,12 +1,15 @@
 //! `cargo xtask bench`: size, speed and capacity, each measured against a baseline in the same
 //! run (issue 10). Not part of `cargo xtask test`: it takes minutes and its numbers are noisy.
 //!
-//! It builds what it measures (`cargo xtask dist` for the bundles, release builds of ds-local and
-//! the load client `ds-loadgen`), runs each figure, prints a table and writes
+//! It builds what it measures (`cargo xtask dist` for the bundles, builds of ds-local and the
+//! load client `ds-loadgen` with the workspace's `server` profile: opt-level 3, not the wasm
+//! release profile's "z"), runs each figure, prints a table and writes
 //! `target/bench/report.json`. `docs/benchmarks.md` holds the figures of a real run.
 //!
 //! Options: `--only bundle,browser,signalling,media,http` (default: all), `--runs N` (browser
 //! runs per page, default 5), `--quick` (small loads, to check the harness itself).
+//! `DS_BENCH_PROFILE=release` builds and measures ds-local with the wasm-size-tuned release
+//! profile instead of `server` (opt-level 3), for an A/B of the two.
 
 mod browser;
 mod bundle;
@@ -87,8 +90,9 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
 
     let needs_server = ["browser", "signalling", "media", "http"].iter().any(|g| options.wants(g));
     if needs_server {
-        step("bench: release builds of ds-local and ds-loadgen");
-        env.cargo(&["build", "--release", "-p", "ds-local", "-p", "ds-loadgen"]).run()?;
+        let profile = server::profile();
+        step(&format!("bench: `{profile}` profile builds of ds-local and ds-loadgen"));
+        env.cargo(&["build", "--profile", &profile, "-p", "ds-local", "-p", "ds-loadgen"]).run()?;
     }
 
     let mut figures = Vec::new();
@@ -131,7 +135,7 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         "started_at": started_at,
         "seconds": total,
         "git_commit": env.command("git").args(["rev-parse", "--short", "HEAD"]).output().map(|s| s.trim().to_owned()),
-        "options": { "only": options.only, "browser_runs": options.browser_runs, "quick": options.quick },
+        "options": { "only": options.only, "browser_runs": options.browser_runs, "quick": options.quick, "server_profile": server::profile() },
         "machine": machine,
         "figures": figures.iter().map(Figure::to_json).collect::<Vec<_>>(),
     });

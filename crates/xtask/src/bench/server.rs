@@ -1,5 +1,5 @@
-//! The release ds-local under measurement, started as its own process so its CPU and memory can
-//! be read from /proc apart from the load client's.
+//! The ds-local under measurement (built with the `server` profile), started as its own process
+//! so its CPU and memory can be read from /proc apart from the load client's.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -20,13 +20,29 @@ pub struct Server {
     pub pid: u32,
 }
 
-/// Where `cargo build --release` puts a binary of this workspace.
+/// The Cargo profile ds-local and ds-loadgen are built with for measuring (`[profile.server]`
+/// in the workspace Cargo.toml: release with opt-level 3; the release profile itself is tuned
+/// for the wasm bundle's size).
+pub const DEFAULT_PROFILE: &str = "server";
+
+/// The profile to build and measure: `DS_BENCH_PROFILE` (e.g. `release`, for an A/B against
+/// the wasm-size-tuned profile), else `server`. An environment variable rather than an option
+/// so the browser figures' re-run inside the network namespace inherits it.
+pub fn profile() -> String {
+    std::env::var("DS_BENCH_PROFILE")
+        .ok()
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PROFILE.to_owned())
+}
+
+/// Where `cargo build --profile <profile>` puts a binary of this workspace (the `release`
+/// profile's directory is `release`, like any other named profile's).
 pub fn release_binary(env: &Env, name: &str) -> PathBuf {
-    env.target_dir.join("release").join(name)
+    env.target_dir.join(profile()).join(name)
 }
 
 impl Server {
-    /// Starts `target/release/ds-local` on a free loopback port with `data_dir` and `extra` flags;
+    /// Starts `target/<profile>/ds-local` on a free loopback port with `data_dir` and `extra` flags;
     /// returns once it prints its listening line.
     pub fn start(env: &Env, data_dir: &Path, extra: &[&str]) -> anyhow::Result<Self> {
         let binary = release_binary(env, "ds-local");
