@@ -19,8 +19,9 @@ mod reference;
 /// bundle from growing; lower it with every size win to the measured size plus ~3 KB of headroom
 /// (for features in flight), rounded up to 5 KB. History and the measurements behind each step:
 /// docs/benchmarks.md, "Size work". 180 KB before the components landed; 285 KB at 280.0 KB;
-/// 275 KB at 269.2 KB (hand-written signalling codec); 270 KB at 263.8 KB (call-log page reader).
-pub const EMBED_BUDGET_BROTLI: u64 = 270_000;
+/// 275 KB at 269.2 KB (hand-written signalling codec); 270 KB at 263.8 KB (call-log page reader);
+/// back to 285 KB at 280.2 KB once the E911 address form landed (+16 KB brotli).
+pub const EMBED_BUDGET_BROTLI: u64 = 285_000;
 
 /// The budget in force: `DS_EMBED_BUDGET` (bytes) when set, else [`EMBED_BUDGET_BROTLI`].
 pub fn embed_budget() -> u64 {
