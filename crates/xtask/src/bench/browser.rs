@@ -110,7 +110,7 @@ fn measure(env: &Env, options: &Options) -> anyhow::Result<Vec<Figure>> {
     Ok(figures(&result, isolated))
 }
 
-/// The part that runs inside the namespace: a release ds-local serving dist/ and tests/bench/,
+/// The part that runs inside the namespace: the measured ds-local serving dist/ and tests/bench/,
 /// an account seeded with the call history's rows, then the Playwright driver, whose JSON goes
 /// to `out`.
 pub fn in_namespace(env: &Env, options: &Options, out: &Path) -> anyhow::Result<()> {
@@ -186,7 +186,7 @@ fn figures(result: &Value, isolated: bool) -> Vec<Figure> {
     let errors: Vec<&str> =
         result["errors"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     for figure in &mut figures {
-        figure.note(format!("Headless Chromium and a release ds-local (--fast-timers) in {place}."));
+        figure.note(format!("Headless Chromium and the measured ds-local build (--fast-timers) in {place}."));
         let prefixes: &[&str] = match figure.number {
             2 | 3 => &["baseline:", "ours:", "element:"],
             4 => &["screen-pop"],
