@@ -128,6 +128,39 @@ impl Caller {
         self.account(state, true).await
     }
 
+    /// Whether this credential's kind may call a route of `access` at all. The router checks it
+    /// before the handler runs, so a wrong credential is a 403 even when the body is also bad
+    /// (the body is only parsed for callers who may send it). Account and user existence are
+    /// checked later by [`Caller::account`], which needs the database.
+    pub fn admits(&self, access: crate::routes::Access) -> Result<(), ApiError> {
+        use crate::routes::Access;
+        match access {
+            Access::Public => Ok(()),
+            Access::Platform => self.require_platform().map(|_| ()),
+            Access::PlatformOrOwnAccount => match self.credential {
+                Credential::User(_) => Err(ApiError::forbidden(
+                    "user_token_not_allowed",
+                    "a user token cannot call this endpoint",
+                )),
+                _ => Ok(()),
+            },
+            Access::User => match self.credential {
+                Credential::User(_) => Ok(()),
+                _ => Err(ApiError::forbidden("user_token_required", "this endpoint needs a user token")),
+            },
+            Access::Account | Access::AccountOrUser => match self.credential {
+                Credential::User(_) if access == Access::Account => Err(ApiError::forbidden(
+                    "user_token_not_allowed",
+                    "a user token cannot call this endpoint",
+                )),
+                Credential::ApiKey { .. } if self.account_header.is_none() => {
+                    Err(ApiError::AccountHeaderRequired)
+                }
+                _ => Ok(()),
+            },
+        }
+    }
+
     /// `sk_test_` vs `sk_live_` for API keys; tokens act in test mode.
     pub fn livemode(&self) -> bool {
         matches!(self.credential, Credential::ApiKey { livemode: true })
@@ -155,6 +188,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // The router's access check verified the credential already: one signature check per request.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let credential = bearer(&parts.headers).ok_or(AuthError::Missing)?;
         let account_header = parts
             .headers

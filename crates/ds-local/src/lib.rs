@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod routes;
 pub mod routing;
+pub mod server;
 pub mod signalling;
 pub mod tokens;
 pub mod voicemail;
@@ -305,7 +306,7 @@ async fn refuse_declared_oversize(
 
 /// The whole HTTP surface of ds-local.
 pub fn app(state: AppState) -> Router {
-    let mut router = routes::api_router().merge(signalling::router());
+    let mut router = routes::api_router(&state).merge(signalling::router());
     if state.config().demo {
         router = router.merge(demo::token_router());
     }

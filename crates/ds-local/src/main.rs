@@ -1,5 +1,6 @@
 //! `ds-local` command line: parse flags, bind, serve until SIGINT/SIGTERM.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -99,12 +100,13 @@ async fn main() -> anyhow::Result<()> {
     if args.demo {
         println!("{}", ds_local::demo::instructions(&format!("http://{local}"), &args.platform_key));
     }
-    axum::serve(listener, ds_local::app(state.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+    ds_local::server::serve(listener, ds_local::app(state.clone()), Default::default(), shutdown_signal())
         .await
         .context("server failed")?;
     state.close().await;
-    println!("ds-local stopped");
+    // Whoever started us may have gone already (its end of our stdout closed): `println!` would
+    // panic on the broken pipe during an orderly stop.
+    let _ = writeln!(std::io::stdout(), "ds-local stopped");
     Ok(())
 }
 

@@ -47,7 +47,7 @@ pub fn document() -> String {
             let _ = writeln!(out, "      tags: [{}]", quote(route.tag));
             let security = match route.access {
                 Access::Public => "[]",
-                Access::Platform | Access::User => "[{bearer: []}]",
+                Access::Platform | Access::PlatformOrOwnAccount | Access::User => "[{bearer: []}]",
                 Access::Account | Access::AccountOrUser => "[{bearer: [], account: []}, {bearer: []}]",
                 Access::AccountKey => "[{bearer: [], account: []}]",
             };

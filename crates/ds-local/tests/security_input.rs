@@ -97,7 +97,7 @@ async fn sql_metacharacters_in_every_filter_are_inert() {
 /// The credential the victim itself would use on a route of this access kind.
 async fn owner_credential(tenants: &Tenants, access: Access) -> Credential {
     match access {
-        Access::Platform | Access::Public => {
+        Access::Platform | Access::PlatformOrOwnAccount | Access::Public => {
             Credential { name: "api key", bearer: KEY.into(), account_header: None }
         }
         Access::Account | Access::AccountOrUser | Access::AccountKey => Credential {
@@ -292,4 +292,56 @@ async fn a_socket_that_sends_half_a_frame_and_never_authenticates_is_closed_in_b
     let mut client = world.client(&world.alice).await;
     client.send(json!({ "type": "ping", "req_id": "ok" })).await;
     assert_eq!(client.until(json!({ "type": "pong" })).await["req_id"], "ok");
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off_after_the_header_read_timeout() {
+    let tenants = Tenants::seed().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ds_local::server::ServeLimits {
+        header_read_timeout: Duration::from_millis(300),
+        ..Default::default()
+    };
+    let app = ds_local::app(tenants.platform.state.clone());
+    tokio::spawn(ds_local::server::serve(listener, app, limits, std::future::pending()));
+    let mut loris = tokio::net::TcpStream::connect(addr).await.unwrap();
+    loris.write_all(b"GET /v1/accounts HTTP/1.1\r\nHost: x\r\nX-Slow: a").await.unwrap();
+    // The server closes the connection (EOF, or a reset); it must not hold it open for good.
+    let mut buffer = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(10), loris.read(&mut buffer))
+        .await
+        .expect("the server held a request head open for 10 s with a 300 ms header timeout");
+    if let Ok(n) = read {
+        let reply = String::from_utf8_lossy(&buffer[..n]);
+        assert!(n == 0 || reply.starts_with("HTTP/1.1 408"), "unexpected reply: {reply}");
+    }
+    // Other clients are still served.
+    let health = reqwest::get(format!("http://{addr}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn shutdown_returns_even_while_a_connection_stays_open() {
+    let tenants = Tenants::seed().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits =
+        ds_local::server::ServeLimits { shutdown_grace: Duration::from_millis(200), ..Default::default() };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = ds_local::app(tenants.platform.state.clone());
+    let server = tokio::spawn(ds_local::server::serve(listener, app, limits, async move {
+        let _ = stopped.await;
+    }));
+    let mut open = tokio::net::TcpStream::connect(addr).await.unwrap();
+    open.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut buffer = [0u8; 64];
+    let n = open.read(&mut buffer).await.unwrap();
+    assert!(String::from_utf8_lossy(&buffer[..n]).starts_with("HTTP/1.1 200"));
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("serve did not return after shutdown")
+        .unwrap()
+        .unwrap();
 }

@@ -55,7 +55,10 @@ async fn another_accounts_credentials_reach_nothing_of_the_victim_on_any_route()
         let mut credentials: Vec<(&Credential, &[&str])> = Vec::new();
         for attacker in &attackers {
             let is_key = attacker.account_header.is_some();
-            if is_key && route.access == Access::Platform && !platform_route_is_account_scoped(route.path) {
+            if is_key
+                && matches!(route.access, Access::Platform | Access::PlatformOrOwnAccount)
+                && !platform_route_is_account_scoped(route.path)
+            {
                 continue;
             }
             credentials.push((attacker, &[SECRET, "+16195550199"]));

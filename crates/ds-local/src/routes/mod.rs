@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{Method, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, any, delete, get, post};
 use ds_protocol::Health;
 
 use crate::AppState;
+use crate::auth::Caller;
 use crate::error::ApiError;
 
 pub mod accounts;
@@ -31,6 +35,9 @@ pub enum Access {
     Public,
     /// API key, no `DialStack-Account`.
     Platform,
+    /// API key; or an account session, for its own account only (rest.md §2: a session may read
+    /// and update its own account).
+    PlatformOrOwnAccount,
     /// API key + `DialStack-Account`, or an account session.
     Account,
     /// API key + `DialStack-Account` only: a back end steering the account's calls (rest.md
@@ -89,12 +96,19 @@ pub fn table() -> Vec<ApiRoute> {
         ),
         route(M::POST, "/v1/accounts", "Accounts", Platform, "Create an account", post(accounts::create)),
         route(M::GET, "/v1/accounts", "Accounts", Platform, "List accounts", get(accounts::list)),
-        route(M::GET, "/v1/accounts/{id}", "Accounts", Platform, "Retrieve an account", get(accounts::get)),
+        route(
+            M::GET,
+            "/v1/accounts/{id}",
+            "Accounts",
+            PlatformOrOwnAccount,
+            "Retrieve an account",
+            get(accounts::get),
+        ),
         route(
             M::POST,
             "/v1/accounts/{id}",
             "Accounts",
-            Platform,
+            PlatformOrOwnAccount,
             "Update an account",
             post(accounts::update),
         ),
@@ -254,9 +268,18 @@ pub fn table() -> Vec<ApiRoute> {
 }
 
 /// The router of every table route, plus JSON 404s for unknown API paths.
-pub fn api_router() -> Router<AppState> {
+pub fn api_router(state: &AppState) -> Router<AppState> {
     let mut by_path: BTreeMap<&'static str, MethodRouter<AppState>> = BTreeMap::new();
-    for entry in table() {
+    for mut entry in table() {
+        if entry.access != Access::Public {
+            let access = entry.access;
+            entry.handler = entry.handler.route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                move |State(state): State<AppState>, request: Request, next: Next| {
+                    check_access(access, state, request, next)
+                },
+            ));
+        }
         let merged = match by_path.remove(entry.path) {
             Some(existing) => existing.merge(entry.handler),
             None => entry.handler,
@@ -269,6 +292,22 @@ pub fn api_router() -> Router<AppState> {
     }
     // Unknown API paths are JSON 404s even when a static fallback serves everything else.
     router.route("/v1/{*rest}", any(not_found)).route("/_ds/{*rest}", any(not_found))
+}
+
+/// Verifies the credential and its kind against the route's [`Access`] before the handler's
+/// extractors run (so the body of a caller who may not call the route is never parsed), and
+/// hands the verified [`Caller`] on to the handler.
+async fn check_access(access: Access, state: AppState, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+        Ok(caller) => caller,
+        Err(error) => return error.into_response(),
+    };
+    if let Err(error) = caller.admits(access) {
+        return error.into_response();
+    }
+    parts.extensions.insert(caller);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 pub async fn healthz() -> Json<Health> {

@@ -121,7 +121,7 @@ pub async fn serve(state: AppState) -> (SocketAddr, tokio::task::JoinHandle<()>)
     let addr = listener.local_addr().unwrap();
     let app = ds_local::app(state);
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        ds_local::server::serve(listener, app, Default::default(), std::future::pending()).await.unwrap();
     });
     (addr, task)
 }
