@@ -144,6 +144,16 @@ impl Caller {
                 )),
                 _ => Ok(()),
             },
+            Access::AccountKey => match self.credential {
+                Credential::ApiKey { .. } if self.account_header.is_none() => {
+                    Err(ApiError::AccountHeaderRequired)
+                }
+                Credential::ApiKey { .. } => Ok(()),
+                _ => Err(ApiError::forbidden(
+                    "platform_key_required",
+                    "this endpoint needs a platform API key",
+                )),
+            },
             Access::User => match self.credential {
                 Credential::User(_) => Ok(()),
                 _ => Err(ApiError::forbidden("user_token_required", "this endpoint needs a user token")),
