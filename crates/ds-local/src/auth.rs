@@ -42,6 +42,15 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| credential.trim()).filter(|c| !c.is_empty())
 }
 
+/// The `DialStack-Account` header, trimmed; absent when empty.
+pub fn account_header(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("dialstack-account")
+        .and_then(|value| value.to_str().ok())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
 impl Caller {
     /// Verifies a raw credential string (an API key or one of ds-local's tokens).
     pub fn from_credential(
@@ -203,12 +212,6 @@ impl FromRequestParts<AppState> for Caller {
             return Ok(caller.clone());
         }
         let credential = bearer(&parts.headers).ok_or(AuthError::Missing)?;
-        let account_header = parts
-            .headers
-            .get("dialstack-account")
-            .and_then(|value| value.to_str().ok())
-            .map(|value| value.trim().to_owned())
-            .filter(|value| !value.is_empty());
-        Ok(Self::from_credential(state, credential, account_header)?)
+        Ok(Self::from_credential(state, credential, account_header(&parts.headers))?)
     }
 }

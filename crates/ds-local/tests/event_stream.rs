@@ -244,5 +244,12 @@ async fn the_stream_refuses_bad_credentials() {
     // EventSource cannot send headers: the token may come as ?access_token=.
     let query = client.get(format!("{url}?access_token={session}")).send().await.unwrap();
     assert_eq!(query.status(), reqwest::StatusCode::OK);
+    let forged_query = client.get(format!("{url}?access_token=garbage")).send().await.unwrap();
+    assert_eq!(forged_query.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let user_query = client.get(format!("{url}?access_token={token}")).send().await.unwrap();
+    assert_eq!(user_query.status(), reqwest::StatusCode::FORBIDDEN);
+    // Only the event stream reads a token from the query: elsewhere it would leak into logs.
+    let calls = client.get(format!("http://{addr}/v1/calls?access_token={session}")).send().await.unwrap();
+    assert_eq!(calls.status(), reqwest::StatusCode::UNAUTHORIZED);
     server.abort();
 }

@@ -17,32 +17,21 @@ use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
-use crate::auth::{Caller, Credential, bearer};
+use crate::auth::{Caller, Credential};
 use crate::error::ApiError;
 use crate::events::{EventBus, StoredEvent};
 use crate::extract::Params;
-use crate::tokens::AuthError;
 
 const REPLAY_BATCH: i64 = 200;
 
-/// Browsers' `EventSource` cannot send headers, so the credential may also come as
-/// `?access_token=` (RFC 6750 §2.3) on this route only.
-fn caller(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Caller, ApiError> {
-    let credential = bearer(headers).or_else(|| params.get("access_token")).ok_or(AuthError::Missing)?;
-    let account_header = headers
-        .get("dialstack-account")
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty());
-    Ok(Caller::from_credential(state, credential, account_header)?)
-}
-
 pub async fn stream(
     State(state): State<AppState>,
+    caller: Caller,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let caller = caller(&state, &headers, &params)?;
+    // The route table lets this route's credential come as `?access_token=` (browsers'
+    // `EventSource` cannot send headers); the access check verified it before we ran.
     if matches!(caller.credential, Credential::User(_)) {
         return Err(ApiError::forbidden(
             "user_token_not_allowed",

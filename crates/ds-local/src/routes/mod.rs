@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::{Method, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -13,8 +14,9 @@ use axum::routing::{MethodRouter, any, delete, get, post};
 use ds_protocol::Health;
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Caller, account_header, bearer};
 use crate::error::ApiError;
+use crate::tokens::AuthError;
 
 pub mod accounts;
 pub mod admin;
@@ -59,6 +61,17 @@ pub struct ApiRoute {
     /// Tag for grouping in the document.
     pub tag: &'static str,
     pub handler: MethodRouter<AppState>,
+    /// The credential may come as `?access_token=` (RFC 6750 §2.3) when no `Authorization`
+    /// header is sent: only for the event stream, because a browser's `EventSource` cannot send
+    /// headers.
+    pub token_in_query: bool,
+}
+
+impl ApiRoute {
+    fn with_token_in_query(mut self) -> Self {
+        self.token_in_query = true;
+        self
+    }
 }
 
 fn route(
@@ -69,7 +82,7 @@ fn route(
     summary: &'static str,
     handler: MethodRouter<AppState>,
 ) -> ApiRoute {
-    ApiRoute { method, path, summary, access, tag, handler }
+    ApiRoute { method, path, summary, access, tag, handler, token_in_query: false }
 }
 
 /// Every operation ds-local serves.
@@ -152,7 +165,8 @@ pub fn table() -> Vec<ApiRoute> {
         route(M::GET, "/v1/calls", "Calls", AccountOrUser, "List call logs", get(calls::list)),
         route(M::POST, "/v1/calls", "Calls", Account, "Click-to-call", post(calls::create)),
         route(M::GET, "/v1/calls/{id}", "Calls", AccountOrUser, "Retrieve a call log", get(calls::get)),
-        route(M::GET, "/v1/events", "Events", Account, "Account event stream (SSE)", get(events::stream)),
+        route(M::GET, "/v1/events", "Events", Account, "Account event stream (SSE)", get(events::stream))
+            .with_token_in_query(),
         route(M::GET, "/v1/webrtc/ice-servers", "Me", User, "ICE servers for WebRTC", get(me::ice_servers)),
         route(M::GET, "/v1/me/directory", "Me", User, "Colleagues visible to this user", get(me::directory)),
         route(
@@ -273,10 +287,11 @@ pub fn api_router(state: &AppState) -> Router<AppState> {
     for mut entry in table() {
         if entry.access != Access::Public {
             let access = entry.access;
+            let token_in_query = entry.token_in_query;
             entry.handler = entry.handler.route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
                 move |State(state): State<AppState>, request: Request, next: Next| {
-                    check_access(access, state, request, next)
+                    check_access(access, token_in_query, state, request, next)
                 },
             ));
         }
@@ -297,9 +312,20 @@ pub fn api_router(state: &AppState) -> Router<AppState> {
 /// Verifies the credential and its kind against the route's [`Access`] before the handler's
 /// extractors run (so the body of a caller who may not call the route is never parsed), and
 /// hands the verified [`Caller`] on to the handler.
-async fn check_access(access: Access, state: AppState, request: Request, next: Next) -> Response {
+async fn check_access(
+    access: Access,
+    token_in_query: bool,
+    state: AppState,
+    request: Request,
+    next: Next,
+) -> Response {
     let (mut parts, body) = request.into_parts();
-    let caller = match Caller::from_request_parts(&mut parts, &state).await {
+    let verified = if token_in_query && bearer(&parts.headers).is_none() {
+        caller_from_query_token(&parts, &state)
+    } else {
+        Caller::from_request_parts(&mut parts, &state).await
+    };
+    let caller = match verified {
         Ok(caller) => caller,
         Err(error) => return error.into_response(),
     };
@@ -308,6 +334,17 @@ async fn check_access(access: Access, state: AppState, request: Request, next: N
     }
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, body)).await
+}
+
+fn caller_from_query_token(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let token = parts
+        .uri
+        .query()
+        .and_then(|query| {
+            form_urlencoded::parse(query.as_bytes()).find(|(name, _)| name == "access_token").map(|(_, v)| v)
+        })
+        .ok_or(AuthError::Missing)?;
+    Ok(Caller::from_credential(state, &token, account_header(&parts.headers))?)
 }
 
 pub async fn healthz() -> Json<Health> {
