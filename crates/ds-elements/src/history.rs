@@ -42,6 +42,7 @@ fn filter_of(host: &web_sys::HtmlElement) -> HistoryFilter {
             .and_then(|d| ds_protocol::rest::CallDirection::parse(d.trim())),
         missed: host.has_attribute("missed"),
         limit: parse_limit(host.get_attribute("limit").as_deref(), DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT),
+        exclude_call_id: None,
     }
 }
 

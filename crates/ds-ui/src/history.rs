@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use ds_core::view_model::embeds::{
     HistoryFilter, RowKind, call_back_number, event_changes_history, history_path, merge_fresh_page,
-    row_kind, row_party, visible_window,
+    row_kind, row_party, visible_window, without_excluded,
 };
 use ds_core::view_model::format_for_display;
 use ds_protocol::rest::{CallLog, ListEnvelope};
@@ -170,7 +170,7 @@ pub fn CallHistory(
             }
             match reply {
                 Ok(page) => {
-                    rows.set(page.data);
+                    rows.set(without_excluded(page.data, &filter.get_untracked()));
                     next_page.set(page.next_page_url);
                     phase.set(Phase::Ready);
                 }
@@ -191,8 +191,9 @@ pub fn CallHistory(
             if let Ok(page) = link.get(&path).await.and_then(|v| parse_page(v).map_err(LinkError::Api))
                 && generation.try_get_value() == Some(mine)
             {
+                let fresh = without_excluded(page.data, &filter.get_untracked());
                 rows.update(|rows| {
-                    merge_fresh_page(rows, page.data);
+                    merge_fresh_page(rows, fresh);
                 });
                 now.set(format::now_ms());
             }
@@ -215,8 +216,9 @@ pub fn CallHistory(
             loading_more.set(false);
             match reply {
                 Ok(page) => {
+                    let more = without_excluded(page.data, &filter.get_untracked());
                     rows.update(|rows| {
-                        for call in page.data {
+                        for call in more {
                             if !rows.iter().any(|r| r.id == call.id) {
                                 rows.push(call);
                             }

@@ -212,13 +212,20 @@ pub fn ScreenPop(
 
     // The caller's recent calls depend on the ring only (not on the lookup's answer), so the list
     // is built once per ring and does not reload when the record arrives.
-    let shown_caller =
-        Memo::new(move |_| ring.with(|r| r.as_ref().map(|r| (r.seq, r.caller.number.clone()))));
+    let shown_caller = Memo::new(move |_| {
+        ring.with(|r| r.as_ref().map(|r| (r.seq, r.caller.number.clone(), r.caller.call_id.clone())))
+    });
     let recent = move || {
-        let (_, number) = shown_caller.get()?;
+        let (_, number, ringing_call) = shown_caller.get()?;
         let limit = history_limit.get();
         (limit > 0).then(|| {
-            let filter = HistoryFilter { phone_number: Some(number), limit, ..Default::default() };
+            // The ringing call is on the card above: "recent" means the caller's earlier calls.
+            let filter = HistoryFilter {
+                phone_number: Some(number),
+                limit,
+                exclude_call_id: ringing_call,
+                ..Default::default()
+            };
             let label = Signal::derive(move || text(locale.get(), Text::RecentCalls).to_owned());
             view! {
                 <CallHistory

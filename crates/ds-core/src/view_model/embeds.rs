@@ -26,6 +26,18 @@ pub struct HistoryFilter {
     /// Only inbound calls nobody answered.
     pub missed: bool,
     pub limit: u32,
+    /// A call never listed: the screen pop's ringing call, which its card already shows (its own
+    /// row would read as a past call "now" with no outcome).
+    pub exclude_call_id: Option<String>,
+}
+
+/// Drops the filter's excluded call from a page of rows (applied to every page and live
+/// refresh, since the platform has no such query parameter).
+pub fn without_excluded(mut rows: Vec<CallLog>, filter: &HistoryFilter) -> Vec<CallLog> {
+    if let Some(excluded) = filter.exclude_call_id.as_deref() {
+        rows.retain(|call| call.id != excluded);
+    }
+    rows
 }
 
 /// The first-page path of `GET /v1/calls` for `filter` (protocol.md §11.5). Later pages follow
@@ -312,6 +324,21 @@ mod tests {
         assert_eq!(history_path(&missed), "/v1/calls?limit=20&direction=inbound&status=no-answer");
         let outbound = HistoryFilter { direction: Some(CallDirection::Outbound), ..all };
         assert_eq!(history_path(&outbound), "/v1/calls?limit=20&direction=outbound");
+    }
+
+    #[test]
+    fn the_excluded_call_is_dropped_from_every_page_and_the_query_is_unchanged() {
+        let filter =
+            HistoryFilter { limit: 5, exclude_call_id: Some("ringing".into()), ..Default::default() };
+        assert_eq!(history_path(&filter), "/v1/calls?limit=5");
+        let page = vec![
+            call("ringing", CallDirection::Inbound, None),
+            call("yesterday", CallDirection::Inbound, Some(CallStatus::Completed)),
+        ];
+        let shown = without_excluded(page.clone(), &filter);
+        assert_eq!(shown.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["yesterday"]);
+        let unfiltered = HistoryFilter { limit: 5, ..Default::default() };
+        assert_eq!(without_excluded(page, &unfiltered).len(), 2);
     }
 
     #[test]
