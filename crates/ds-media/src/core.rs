@@ -17,8 +17,9 @@ use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tracing::{debug, warn};
 
-use crate::recorder::{Recorder, Recording};
+use crate::recorder::{Recorder, Recording, Tap};
 use crate::source::{Burst, FRAME_SAMPLES, IVR_BURST_MS, Source, Synth, dtmf_digit, dtmf_frequencies};
+use crate::stream::StreamBuffer;
 use crate::{LegId, LegStats, MediaError, MediaEvent};
 
 /// Frame period of every generated source.
@@ -69,6 +70,10 @@ struct Leg {
     failed: bool,
     /// Decodes what the peer sends while a recording runs (voicemail).
     recorder: Option<Recorder>,
+    /// Decodes what the peer sends, packet by packet, while someone listens live.
+    tap: Option<Tap>,
+    /// Pushed audio waiting for its frame while the source is [`Source::Stream`].
+    stream: StreamBuffer,
     /// The leg's entry in `MediaCore::deadlines`, to find and replace it.
     scheduled: Option<Instant>,
 }
@@ -148,7 +153,13 @@ impl Leg {
             },
         };
         let mut pcm = [0.0f32; FRAME_SAMPLES];
-        self.synth.render(&self.source, self.burst.as_mut(), &mut pcm);
+        if self.source == Source::Stream {
+            // Drained even under a burst, so the stream stays in real time behind it.
+            self.stream.render(&mut pcm);
+        }
+        if self.burst.is_some() || self.source != Source::Stream {
+            self.synth.render(&self.source, self.burst.as_mut(), &mut pcm);
+        }
         if self.burst.as_ref().is_some_and(|b| b.remaining_samples == 0) {
             self.burst = None;
         }
@@ -179,6 +190,8 @@ pub struct MediaCore {
     next_leg: u64,
     transmits: VecDeque<Transmit>,
     events: VecDeque<MediaEvent>,
+    /// Decoded 8 kHz frames of tapped legs, for [`MediaCore::poll_audio`].
+    audio: VecDeque<(LegId, Vec<i16>)>,
 }
 
 impl MediaCore {
@@ -197,6 +210,7 @@ impl MediaCore {
             next_leg: 1,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            audio: VecDeque::new(),
         }
     }
 
@@ -247,6 +261,8 @@ impl MediaCore {
             closing_deadline: None,
             failed: false,
             recorder: None,
+            tap: None,
+            stream: StreamBuffer::default(),
             scheduled: None,
         };
         Ok((id, leg))
@@ -309,6 +325,9 @@ impl MediaCore {
     pub fn set_source(&mut self, id: LegId, source: Source, now: Instant) -> Result<(), MediaError> {
         let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
         let was_generating = leg.generating();
+        // Pushed audio belongs to the stream it was pushed for: leaving (or restarting) the
+        // stream forgets it rather than playing it stale later.
+        leg.stream.clear();
         leg.source = source;
         leg.synth.restart();
         if !was_generating {
@@ -399,6 +418,43 @@ impl MediaCore {
     pub fn stop_recording(&mut self, id: LegId) -> Result<Recording, MediaError> {
         let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
         Ok(leg.recorder.take().map(Recorder::finish).unwrap_or_default())
+    }
+
+    /// Queues 8 kHz PCM for a leg playing [`Source::Stream`]. The leg plays it in its 20 ms
+    /// cadence; the queue holds at most 200 ms (the oldest audio goes first), so push in real
+    /// time. A leg playing anything else drops what is pushed.
+    pub fn push_audio(&mut self, id: LegId, pcm: &[i16]) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        if leg.source != Source::Stream {
+            return Ok(());
+        }
+        let dropped = leg.stream.push(pcm);
+        if dropped > 0 {
+            debug!(
+                "{id}: stream queue full, dropped {dropped} old samples ({} in all)",
+                leg.stream.dropped()
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts decoding what the leg's peer sends into 8 kHz frames, one per received packet,
+    /// collected with [`MediaCore::poll_audio`].
+    pub fn start_tap(&mut self, id: LegId) -> Result<(), MediaError> {
+        let leg = self.legs.get_mut(&id).ok_or(MediaError::UnknownLeg(id))?;
+        leg.tap = Some(Tap::new());
+        Ok(())
+    }
+
+    pub fn stop_tap(&mut self, id: LegId) {
+        if let Some(leg) = self.legs.get_mut(&id) {
+            leg.tap = None;
+        }
+    }
+
+    /// The next decoded frame of a tapped leg (see [`MediaCore::start_tap`]).
+    pub fn poll_audio(&mut self) -> Option<(LegId, Vec<i16>)> {
+        self.audio.pop_front()
     }
 
     pub fn stats(&self, id: LegId) -> Result<LegStats, MediaError> {
@@ -583,6 +639,9 @@ impl MediaCore {
                             leg.stats.packets_received += 1;
                             if let Some(recorder) = &mut leg.recorder {
                                 recorder.push_opus(&data.data);
+                            }
+                            if let Some(pcm) = leg.tap.as_mut().and_then(|tap| tap.decode(&data.data)) {
+                                self.audio.push_back((id, pcm));
                             }
                             if !leg.audio_flowing {
                                 leg.audio_flowing = true;

@@ -1,5 +1,6 @@
 //! The I/O driver around [`MediaCore`] and the cheap handle the rest of the server uses.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdUdpSocket};
 use std::time::{Duration, Instant};
 
@@ -10,7 +11,35 @@ use crate::core::MediaCore;
 use crate::source::{Source, dtmf_frequencies};
 use crate::{LegId, MediaError, MediaEvent};
 
-type Command = Box<dyn FnOnce(&mut MediaCore, Instant) + Send>;
+type Command = Box<dyn FnOnce(&mut Driver, Instant) + Send>;
+
+/// What the engine thread owns: the sans-IO core, and the channels its tapped legs' audio
+/// goes out on (I/O, so not the core's business).
+struct Driver {
+    core: MediaCore,
+    taps: HashMap<LegId, mpsc::Sender<Vec<i16>>>,
+}
+
+impl Driver {
+    /// Hands the core's decoded frames to their taps; a lagging receiver loses frames, a
+    /// dropped one ends the tap.
+    fn deliver_audio(&mut self) {
+        while let Some((leg, pcm)) = self.core.poll_audio() {
+            let Some(tap) = self.taps.get(&leg) else {
+                self.core.stop_tap(leg);
+                continue;
+            };
+            match tap.try_send(pcm) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => debug!("{leg}: audio tap lagging, frame dropped"),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.taps.remove(&leg);
+                    self.core.stop_tap(leg);
+                }
+            }
+        }
+    }
+}
 
 /// Largest datagram we expect: WebRTC keeps packets under the ~1200-byte path MTU, this is
 /// generous headroom.
@@ -62,6 +91,13 @@ pub struct MediaEngine {
 
 /// Stream of [`MediaEvent`]s. Drain it (or drop it): undelivered events queue in memory.
 pub type MediaEvents = mpsc::UnboundedReceiver<MediaEvent>;
+
+/// What a leg's peer says, live: one 8 kHz mono frame per received Opus packet (160 samples
+/// for the usual 20 ms). Ends (`None`) when the leg ends or another tap replaces this one.
+pub type AudioTap = mpsc::Receiver<Vec<i16>>;
+
+/// Frames an [`AudioTap`] holds before new ones are dropped: one second of 20 ms packets.
+const TAP_CAPACITY: usize = 50;
 
 impl MediaEngine {
     /// Binds a UDP socket on `ip` (ephemeral port) and starts the engine thread.
@@ -116,9 +152,16 @@ impl MediaEngine {
         &self,
         f: impl FnOnce(&mut MediaCore, Instant) -> Result<T, MediaError> + Send + 'static,
     ) -> Result<T, MediaError> {
+        self.call_driver(move |driver, now| f(&mut driver.core, now)).await
+    }
+
+    async fn call_driver<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Driver, Instant) -> Result<T, MediaError> + Send + 'static,
+    ) -> Result<T, MediaError> {
         let (reply, response) = oneshot::channel();
-        let command: Command = Box::new(move |core, now| {
-            let _ = reply.send(f(core, now));
+        let command: Command = Box::new(move |driver, now| {
+            let _ = reply.send(f(driver, now));
         });
         self.commands.send(command).map_err(|_| MediaError::EngineStopped)?;
         response.await.map_err(|_| MediaError::EngineStopped)?
@@ -185,6 +228,25 @@ impl MediaEngine {
         self.call(move |core, _| core.stop_recording(leg)).await
     }
 
+    /// Queues 8 kHz PCM for a leg whose source is [`Source::Stream`]; see
+    /// [`MediaCore::push_audio`]. Push about 20 ms at a time, in real time.
+    pub async fn push_audio(&self, leg: LegId, pcm: Vec<i16>) -> Result<(), MediaError> {
+        self.call(move |core, _| core.push_audio(leg, &pcm)).await
+    }
+
+    /// Starts a live feed of what the leg's peer says (decoded to 8 kHz, one frame per
+    /// packet), replacing any earlier tap of the leg. Drop the receiver to stop it.
+    pub async fn tap_audio(&self, leg: LegId) -> Result<AudioTap, MediaError> {
+        let (frames, tap) = mpsc::channel(TAP_CAPACITY);
+        self.call_driver(move |driver, _| {
+            driver.core.start_tap(leg)?;
+            driver.taps.insert(leg, frames);
+            Ok(())
+        })
+        .await?;
+        Ok(tap)
+    }
+
     /// The leg's packet counters and receive quality right now (also sent periodically as
     /// [`MediaEvent::Stats`]).
     pub async fn stats(&self, leg: LegId) -> Result<crate::LegStats, MediaError> {
@@ -199,7 +261,7 @@ impl MediaEngine {
 
 async fn run(
     socket: StdUdpSocket,
-    mut core: MediaCore,
+    core: MediaCore,
     mut commands: mpsc::UnboundedReceiver<Command>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
@@ -211,30 +273,36 @@ async fn run(
         }
     };
     let mut buf = vec![0u8; RECV_BUFFER];
+    let mut driver = Driver { core, taps: HashMap::new() };
     loop {
-        while let Some(transmit) = core.poll_transmit() {
+        while let Some(transmit) = driver.core.poll_transmit() {
             if let Err(e) = socket.send_to(&transmit.contents, transmit.destination).await {
                 debug!("send to {} failed: {e}", transmit.destination);
             }
         }
-        while let Some(event) = core.poll_event() {
+        driver.deliver_audio();
+        while let Some(event) = driver.core.poll_event() {
+            if let MediaEvent::Closed { leg } | MediaEvent::Disconnected { leg } = &event {
+                // The leg is gone: its tap's receiver sees the end.
+                driver.taps.remove(leg);
+            }
             // A dropped receiver only means nobody listens; media goes on.
             let _ = events.send(event);
         }
-        let deadline = core.next_deadline().unwrap_or_else(|| Instant::now() + IDLE_WAIT);
+        let deadline = driver.core.next_deadline().unwrap_or_else(|| Instant::now() + IDLE_WAIT);
         tokio::select! {
             command = commands.recv() => match command {
-                Some(command) => command(&mut core, Instant::now()),
+                Some(command) => command(&mut driver, Instant::now()),
                 None => break,
             },
             received = socket.recv_from(&mut buf) => match received {
                 Ok((n, from)) => {
                     let now = Instant::now();
-                    core.handle_receive(now, from, &buf[..n]);
+                    driver.core.handle_receive(now, from, &buf[..n]);
                     // Whatever else is already queued, without going back through select!.
                     for _ in 1..RECEIVE_BATCH {
                         match socket.try_recv_from(&mut buf) {
-                            Ok((n, from)) => core.handle_receive(now, from, &buf[..n]),
+                            Ok((n, from)) => driver.core.handle_receive(now, from, &buf[..n]),
                             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                             Err(e) => {
                                 debug!("receive failed: {e}");
@@ -252,7 +320,7 @@ async fn run(
         // over every leg (inputs already settled the legs they touched).
         let now = Instant::now();
         if now >= deadline {
-            core.handle_timeout(now);
+            driver.core.handle_timeout(now);
         }
     }
 }

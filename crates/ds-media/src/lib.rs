@@ -31,6 +31,12 @@
 //!   answer never came) is reported `Disconnected` and removed.
 //! - [`MediaEngine::start_recording`] / [`MediaEngine::stop_recording`] capture what a leg's
 //!   peer sends as 8 kHz PCM ([`Recording`], written out as WAV) without disturbing the leg.
+//! - [`Source::Stream`] plays audio fed from outside: [`MediaEngine::push_audio`] queues 8 kHz
+//!   PCM (at most [`MAX_QUEUED_SAMPLES`], 200 ms; the oldest goes first), which the leg plays
+//!   upsampled to 48 kHz in its 20 ms cadence, silence when starved. Push in real time.
+//! - [`MediaEngine::tap_audio`] hands out what a leg's peer says as it arrives: one decoded
+//!   8 kHz frame per received Opus packet on a bounded channel (frames are dropped, never
+//!   waited for, when the receiver lags); it ends when the leg ends or the receiver is dropped.
 //! - Dropping the last handle stops the engine thread and every leg, and frees the port.
 
 mod core;
@@ -39,10 +45,12 @@ mod error;
 mod event;
 mod recorder;
 mod source;
+mod stream;
 
 pub use crate::core::MediaCore;
-pub use engine::{MediaConfig, MediaEngine, MediaEvents};
+pub use engine::{AudioTap, MediaConfig, MediaEngine, MediaEvents};
 pub use error::MediaError;
 pub use event::{LegId, LegStats, MediaEvent};
 pub use recorder::{RECORDING_RATE, Recording, mulaw_decode, mulaw_encode, tone_power};
 pub use source::{FRAME_SAMPLES, SAMPLE_RATE, Source, dtmf_digit, dtmf_frequencies};
+pub use stream::{MAX_QUEUED_SAMPLES, STREAM_FRAME_SAMPLES};

@@ -44,10 +44,7 @@ impl Recording {
     /// Appends 48 kHz samples, decimated to 8 kHz (a 6-sample average: a crude low-pass that
     /// is enough for speech-band audio).
     fn push_48k(&mut self, samples: &[f32]) {
-        for chunk in samples.chunks(DECIMATION) {
-            let mean = chunk.iter().sum::<f32>() / chunk.len() as f32;
-            self.samples.push((mean.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16);
-        }
+        decimate_to_8k(samples, &mut self.samples);
     }
 
     /// A RIFF/WAVE file: PCM, 16-bit little endian, mono, [`RECORDING_RATE`].
@@ -157,6 +154,39 @@ impl Recorder {
 
     pub fn finish(self) -> Recording {
         self.recording
+    }
+}
+
+/// Appends 48 kHz samples to `out` at 8 kHz: a 6-sample average (a crude low-pass that is
+/// enough for speech-band audio).
+fn decimate_to_8k(samples: &[f32], out: &mut Vec<i16>) {
+    for chunk in samples.chunks(DECIMATION) {
+        let mean = chunk.iter().sum::<f32>() / chunk.len() as f32;
+        out.push((mean.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16);
+    }
+}
+
+/// Decodes each Opus packet a leg receives into 8 kHz PCM as it arrives: the live feed of
+/// what the peer says (a voice app hears the caller through it), where a [`Recorder`] keeps
+/// everything until it is stopped.
+pub(crate) struct Tap {
+    decoder: Option<OpusDecoder>,
+    frame: Vec<f32>,
+}
+
+impl Tap {
+    pub fn new() -> Self {
+        Self { decoder: OpusDecoder::new(SAMPLE_RATE as i32, 1).ok(), frame: vec![0.0; MAX_OPUS_FRAME] }
+    }
+
+    /// The packet's audio at 8 kHz (160 samples for a 20 ms packet); `None` if it does not
+    /// decode.
+    pub fn decode(&mut self, packet: &[u8]) -> Option<Vec<i16>> {
+        let decoder = self.decoder.as_mut()?;
+        let n = decoder.decode(packet, MAX_OPUS_FRAME, &mut self.frame).ok()?;
+        let mut pcm = Vec::with_capacity(n / DECIMATION + 1);
+        decimate_to_8k(&self.frame[..n], &mut pcm);
+        Some(pcm)
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Source {
     /// Silence, except that every DTMF digit received on the leg is answered with a short
     /// burst of that digit's own DTMF tone pair, like a simple IVR menu.
     Ivr,
+    /// Audio fed from outside with [`crate::MediaEngine::push_audio`] (8 kHz PCM, e.g. a
+    /// voice app's speech), upsampled and played in real time; silence while none is queued.
+    Stream,
 }
 
 impl Source {
@@ -142,7 +145,8 @@ fn sine(freq: f32, n: u64) -> f32 {
 fn sample_at(source: &Source, n: u64) -> f32 {
     let rate = SAMPLE_RATE as u64;
     match source {
-        Source::Silence | Source::Echo | Source::Ivr => 0.0,
+        // A stream's audio comes from the leg's queue, not from the synthesiser.
+        Source::Silence | Source::Echo | Source::Ivr | Source::Stream => 0.0,
         Source::Tone { freq_hz } => TONE_AMPLITUDE * sine(*freq_hz, n),
         Source::RingbackTone => {
             if n % (6 * rate) < 2 * rate {
