@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use ds_local::signalling::Timers;
-use ds_media::{Recording, tone_power};
+use ds_media::{Recording, Source, tone_power};
 use serde_json::{Value, json};
 use signalling_support::{Client, KEY, Peer, World, test_timers};
 
@@ -280,7 +280,12 @@ struct App {
     media_url: String,
     received: Arc<Mutex<Vec<Value>>>,
     frames: Arc<Mutex<Vec<Value>>>,
+    /// Whether the app speaks (a 660 Hz greeting) and then hangs up, or only listens.
+    talks: bool,
 }
+
+/// What the talking app says: 1.5 s of 660 Hz.
+const GREETING_HZ: f32 = 660.0;
 
 async fn app_webhook(State(app): State<App>, body: String) -> StatusCode {
     let event: Value = serde_json::from_str(&body).unwrap();
@@ -306,15 +311,35 @@ async fn app_media(State(app): State<App>, ws: WebSocketUpgrade) -> impl IntoRes
 }
 
 async fn listen(app: App, mut socket: WebSocket) {
+    let greeting = Recording::of_source(&Source::Tone { freq_hz: GREETING_HZ }, 1_500).to_mulaw();
+    let mut audio_frames = 0;
     while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(15), socket.recv()).await {
         let Message::Text(text) = message else { continue };
-        app.frames.lock().unwrap().push(serde_json::from_str(text.as_str()).unwrap());
+        let frame: Value = serde_json::from_str(text.as_str()).unwrap();
+        if frame["event"] == "audio" {
+            audio_frames += 1;
+        }
+        app.frames.lock().unwrap().push(frame);
+        if !app.talks {
+            continue;
+        }
+        if audio_frames == 1 {
+            // All at once, in 50 ms payloads: ds-local queues it and plays it in real time.
+            for chunk in greeting.chunks(400) {
+                let audio = json!({ "event": "audio", "payload": BASE64.encode(chunk) });
+                socket.send(Message::Text(audio.to_string().into())).await.unwrap();
+            }
+        }
+        if audio_frames == 150 {
+            // Three seconds in: the app hangs up.
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
     }
 }
 
-#[tokio::test]
-async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hears_its_audio_and_keys() {
-    let world = world().await;
+/// Starts a voice app on 127.0.0.1 and points extension `number` at it.
+async fn start_app(world: &World, number: &str, talks: bool) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = App {
@@ -323,6 +348,7 @@ async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hear
         media_url: format!("ws://{addr}/media"),
         received: Arc::default(),
         frames: Arc::default(),
+        talks,
     };
     let router = axum::Router::new()
         .route("/hook", post(app_webhook))
@@ -336,7 +362,61 @@ async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hear
             json!({ "name": "Receptionist", "url": format!("http://{addr}/hook") }),
         )
         .await;
-    extension(&world, "400", voice_app["id"].as_str().unwrap()).await;
+    extension(world, number, voice_app["id"].as_str().unwrap()).await;
+    app
+}
+
+/// The strongest power of `freq` over half-second windows of 8 kHz PCM.
+fn peak_tone_power(samples: &[i16], freq: f32) -> f32 {
+    (0..samples.len().saturating_sub(4_000))
+        .step_by(400)
+        .map(|start| tone_power(&samples[start..start + 4_000], freq))
+        .fold(0.0, f32::max)
+}
+
+#[tokio::test]
+async fn a_softphone_caller_hears_the_voice_app_and_the_app_hears_it_until_the_app_hangs_up() {
+    let world = world().await;
+    let app = start_app(&world, "401", true).await;
+    let mut bob = world.client(&world.bob).await;
+
+    let (call_id, peer) = dial(&mut bob, "401").await;
+    answered(&mut bob, &peer, &call_id).await;
+    // The app greets, listens for three seconds and closes its socket: after the re-attach
+    // grace the hand-over has failed and the caller's call ends.
+    let ended = bob.until(json!({ "type": "call.ended", "call_id": call_id })).await;
+    assert_eq!(ended["call_id"], call_id.as_str(), "{ended}");
+
+    // What Bob's browser decoded carries the app's greeting, not his own voice.
+    let heard = peer.heard();
+    let greeting = peak_tone_power(&heard, GREETING_HZ);
+    assert!(greeting > 0.01, "the caller heard the app's 660 Hz at power {greeting}");
+    assert!(greeting > 20.0 * peak_tone_power(&heard, 440.0), "not the caller's own 440 Hz");
+
+    // The app heard Bob's 440 Hz, frame by frame.
+    let frames = app.frames.lock().unwrap().clone();
+    assert_eq!(frames[0]["event"], "begin");
+    let audio: Vec<u8> = frames
+        .iter()
+        .filter(|f| f["event"] == "audio")
+        .flat_map(|f| BASE64.decode(f["payload"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(audio.len(), 150 * 160, "20 ms frames of 160 bytes");
+    let caller = Recording::from_mulaw(&audio);
+    let voice = peak_tone_power(&caller.samples, 440.0);
+    assert!(voice > 0.01, "the app heard the caller's 440 Hz at power {voice}");
+    assert!(voice > 20.0 * peak_tone_power(&caller.samples, GREETING_HZ), "no echo of its own greeting");
+
+    // The routed call was handed over and failed when the app left for good.
+    let routed_id = app.received.lock().unwrap()[0]["call_id"].as_str().unwrap().to_owned();
+    let row = world.finished_call_log(&routed_id).await;
+    assert_eq!(row["status"], "failed", "{row}");
+}
+
+#[tokio::test]
+async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hears_its_audio_and_keys() {
+    let world = world().await;
+    let app = start_app(&world, "400", false).await;
     let mut bob = world.client(&world.bob).await;
 
     let (call_id, peer) = dial(&mut bob, "400").await;

@@ -1341,8 +1341,15 @@ impl Actor {
                 }
             }
             Far::Nobody => {
+                // A softphone caller talking to a voice app hears the app's stream (after a
+                // hold too); otherwise there is nobody to hear.
+                let source = if !call.held_local && self.caller_hears_app(call_id) {
+                    Source::Stream
+                } else {
+                    Source::Silence
+                };
                 let _ = self.media.unbridge(leg).await;
-                let _ = self.media.set_source(leg, Source::Silence).await;
+                let _ = self.media.set_source(leg, source).await;
             }
         }
     }

@@ -4,14 +4,14 @@
 #![allow(dead_code)]
 
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ds_local::signalling::{SignallingConfig, Timers};
 use ds_local::{AppState, Config};
 use futures_util::{SinkExt, StreamExt};
-use opus_pure::{Application, MAX_PACKET_BYTES, OpusEncoder};
+use opus_pure::{Application, MAX_PACKET_BYTES, OpusDecoder, OpusEncoder};
 use serde_json::{Value, json};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::format::{Codec, FormatParams};
@@ -307,11 +307,16 @@ impl Client {
 }
 
 /// The browser's half of a media call: a full-ICE str0m peer on its own UDP socket and thread,
-/// sending a 440 Hz Opus tone once connected and counting the Opus packets it receives.
+/// sending a 440 Hz Opus tone once connected, counting the Opus packets it receives and
+/// decoding them (what its user would hear).
 pub struct Peer {
     commands: std::sync::mpsc::Sender<PeerCommand>,
     received: Arc<AtomicU64>,
+    heard: Arc<Mutex<Vec<i16>>>,
 }
+
+/// The most a peer keeps of what it heard: the last minute at 8 kHz.
+const MAX_HEARD: usize = 60 * 8_000;
 
 enum PeerCommand {
     Answer(String),
@@ -333,10 +338,11 @@ impl Peer {
         let (commands, command_rx) = std::sync::mpsc::channel();
         let (sdp_tx, sdp_rx) = std::sync::mpsc::channel();
         let received = Arc::new(AtomicU64::new(0));
-        let counter = received.clone();
-        std::thread::spawn(move || peer_thread(offer, sdp_tx, command_rx, counter));
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let (counter, decoded) = (received.clone(), heard.clone());
+        std::thread::spawn(move || peer_thread(offer, sdp_tx, command_rx, counter, decoded));
         let sdp = sdp_rx.recv_timeout(WAIT).expect("the peer makes its SDP");
-        (Self { commands, received }, sdp)
+        (Self { commands, received, heard }, sdp)
     }
 
     pub fn accept_answer(&self, answer: &str) {
@@ -350,6 +356,11 @@ impl Peer {
 
     pub fn packets_received(&self) -> u64 {
         self.received.load(Ordering::Relaxed)
+    }
+
+    /// Everything heard so far (up to the last minute), decoded and resampled to 8 kHz PCM.
+    pub fn heard(&self) -> Vec<i16> {
+        self.heard.lock().unwrap().clone()
     }
 
     /// Waits until more than `after` Opus packets have arrived from ds-local.
@@ -388,6 +399,7 @@ fn peer_thread(
     sdp_tx: std::sync::mpsc::Sender<String>,
     commands: std::sync::mpsc::Receiver<PeerCommand>,
     received: Arc<AtomicU64>,
+    heard: Arc<Mutex<Vec<i16>>>,
 ) {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("peer socket");
     let local = socket.local_addr().expect("peer address");
@@ -410,6 +422,8 @@ fn peer_thread(
         }
     }
     let mut encoder = OpusEncoder::new(48_000, 1, Application::Audio).expect("opus encoder");
+    let mut decoder = OpusDecoder::new(48_000, 1).expect("opus decoder");
+    let mut decoded = vec![0f32; 5_760];
     let mut connected = false;
     let mut deadline = Instant::now();
     let mut next_frame = Instant::now();
@@ -453,7 +467,11 @@ fn peer_thread(
             let _ = rtc.handle_input(Input::Timeout(now));
         }
         if connected && now >= next_frame {
-            next_frame = now + Duration::from_millis(20);
+            // A frame every 20 ms of wall time, as a browser sends (a late loop catches up
+            // unless it is far behind), so the far end gets real time, not a slower stream.
+            let base =
+                if now.duration_since(next_frame) > Duration::from_millis(100) { now } else { next_frame };
+            next_frame = base + Duration::from_millis(20);
             // A 440 Hz tone, so a bridged party or the echo has something to carry.
             let pcm: Vec<f32> = (0..960)
                 .map(|i| 0.3 * (std::f32::consts::TAU * 440.0 * (out_time + i) as f32 / 48_000.0).sin())
@@ -490,13 +508,24 @@ fn peer_thread(
                     Event::MediaAdded(added) if mid.is_none() => mid = Some(added.mid),
                     Event::MediaData(data) if data.params.spec().codec == Codec::Opus => {
                         received.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(n) = decoder.decode(&data.data, 5_760, &mut decoded) {
+                            // 48 kHz → 8 kHz by 6-sample means, as ds-media records.
+                            let mut heard = heard.lock().unwrap();
+                            heard.extend(decoded[..n].chunks(6).map(|chunk| {
+                                let mean = chunk.iter().sum::<f32>() / chunk.len() as f32;
+                                (mean.clamp(-1.0, 1.0) * f32::from(i16::MAX)) as i16
+                            }));
+                            let excess = heard.len().saturating_sub(MAX_HEARD);
+                            heard.drain(..excess);
+                        }
                     }
                     _ => {}
                 },
                 Err(_) => return,
             }
         }
-        let wait = deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(5));
+        let wake = if connected { deadline.min(next_frame) } else { deadline };
+        let wait = wake.saturating_duration_since(Instant::now()).min(Duration::from_millis(5));
         let _ = socket.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
         if let Ok((n, source)) = socket.recv_from(&mut buf)
             && let Ok(contents) = buf[..n].try_into()

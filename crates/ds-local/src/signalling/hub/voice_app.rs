@@ -6,15 +6,19 @@
 //! the app's `POST /v1/calls/{id}` while the webhook is open. A non-2xx reply, a delivery
 //! failure or no action within `Timers::voice_app_wait` is `Failed` (the plan's fallback). An
 //! `attach` opens the socket (ds-local is the client): `begin`, then the caller's audio as
-//! μ-law 8 kHz frames every 20 ms; the app's `audio` frames are kept as what the caller heard
-//! and stored as the call's recording when the socket ends. `transfer` ends the socket
-//! (`end{call_ended}`) and dispatches the call to the target.
+//! μ-law 8 kHz frames every 20 ms; the app's `audio` frames go into a FIFO (60 s, oldest
+//! dropped) played out in real time, 20 ms per tick: to a softphone caller's leg through
+//! ds-media's `Source::Stream`, and in every case kept as what the caller heard, stored as the
+//! call's recording when the socket ends. A softphone caller's own audio reaches the app from
+//! ds-media's live tap of its leg (one decoded frame per packet), not by polling a recorder.
+//! `transfer` ends the socket (`end{call_ended}`) and dispatches the call to the target.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ds_media::{LegId, MediaEngine, RECORDING_RATE, Recording, Source};
+use ds_media::{AudioTap, LegId, MediaEngine, RECORDING_RATE, Recording, Source, mulaw_decode, mulaw_encode};
 use ds_routing::Outcome as Walk;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -57,8 +61,12 @@ pub enum ControlError {
 /// Frames of the media socket.
 const FRAME: Duration = Duration::from_millis(20);
 const FRAME_BYTES: usize = 160;
-/// What the caller heard from the app, at most (rest.md §14.5 [open]: 60 s FIFO).
+/// What the caller heard from the app, at most, and the playback FIFO's cap (rest.md §14.5
+/// [open]: 60 s FIFO, overflow drops the oldest audio).
 const MAX_HEARD_BYTES: usize = 60 * RECORDING_RATE as usize;
+/// How far the caller's audio may queue up behind the 20 ms send tick before the oldest is
+/// dropped: the app hears the caller at most this late.
+const MAX_CALLER_BACKLOG: usize = 10 * FRAME_BYTES;
 
 /// A voice app holding a routed call.
 pub(super) struct AppCall {
@@ -203,6 +211,15 @@ impl Actor {
                 app.end_deleted();
             }
         }
+    }
+
+    /// Whether the hub call `caller` is a softphone caller whose routed call has a voice app's
+    /// media socket open: its leg then plays the app's audio (`Source::Stream`).
+    pub(super) fn caller_hears_app(&self, caller: &str) -> bool {
+        self.routed.values().any(|routed| {
+            routed.caller.as_deref() == Some(caller)
+                && routed.app.as_ref().is_some_and(|app| app.stop.is_some())
+        })
     }
 
     /// `POST /v1/calls/{id}` for one action.
@@ -383,36 +400,36 @@ impl Actor {
     }
 }
 
-/// Where the audio a voice app hears comes from.
+/// Where the audio a voice app hears comes from, and where the app's audio goes.
 enum CallerFeed {
-    /// The simulated PSTN caller.
+    /// The simulated PSTN caller (what it hears is only recorded).
     Simulated(CallerAudio),
-    /// A softphone caller's leg: what it sends, decoded by the leg's recorder, which is drained
-    /// every `TAP_EVERY` (ds-media records to PCM; there is no per-packet audio tap).
+    /// A softphone caller's leg: what it sends comes from ds-media's tap of the leg; what the
+    /// app says is pushed to the leg, which plays it as `Source::Stream`.
     Leg { media: MediaEngine, leg: LegId },
 }
 
-/// How often a softphone leg's recorder is drained towards the app.
-const TAP_EVERY: Duration = Duration::from_millis(100);
-/// The longest stretch one drain can hold (far more than `TAP_EVERY`, so nothing is cut).
-const TAP_MAX_MILLIS: u32 = 5_000;
 /// μ-law silence.
 const MULAW_SILENCE: u8 = 0xFF;
 
 impl CallerFeed {
-    /// Starts listening to the caller (a softphone leg's recorder).
-    async fn start(&self) {
-        if let CallerFeed::Leg { media, leg } = self {
-            let _ = media.start_recording(*leg, TAP_MAX_MILLIS).await;
+    /// Starts the caller side: a softphone leg plays the app's stream and is tapped. `None`
+    /// when there is nothing to listen to (the simulated caller, or a leg that is gone).
+    async fn start(&self) -> Option<AudioTap> {
+        let CallerFeed::Leg { media, leg } = self else { return None };
+        if let Err(error) = media.set_source(*leg, Source::Stream).await {
+            tracing::debug!(%leg, %error, "the caller's leg cannot play the voice app");
         }
+        media.tap_audio(*leg).await.ok()
     }
 
-    /// What the leg sent since the last drain, as μ-law.
-    async fn drain(&self) -> Vec<u8> {
-        let CallerFeed::Leg { media, leg } = self else { return Vec::new() };
-        let recorded = media.stop_recording(*leg).await.unwrap_or_default();
-        let _ = media.start_recording(*leg, TAP_MAX_MILLIS).await;
-        recorded.to_mulaw()
+    /// Plays one 20 ms chunk of the app's μ-law audio to the caller (a softphone leg).
+    async fn play(&self, mulaw: &[u8]) {
+        if let CallerFeed::Leg { media, leg } = self {
+            let pcm = mulaw.iter().copied().map(mulaw_decode).collect();
+            // The leg may have ended or moved on (hold, transfer): then the audio just goes.
+            let _ = media.push_audio(*leg, pcm).await;
+        }
     }
 }
 
@@ -484,22 +501,26 @@ async fn media_socket(
     if socket.send(Message::text(begin.to_string())).await.is_err() {
         return (heard, true);
     }
-    caller.start().await;
+    let mut tap = caller.start().await;
     let mut offset = 0usize;
     let mut timestamp = 0u64;
     let mut ticks = tokio::time::interval(FRAME);
-    let mut taps = tokio::time::interval(TAP_EVERY);
     // A softphone's audio waits here for its 20 ms frame (silence while there is none).
-    let mut live: std::collections::VecDeque<u8> = std::collections::VecDeque::new();
+    let mut live: VecDeque<u8> = VecDeque::new();
+    // The app's audio, played out in real time (rest.md §14.5).
+    let mut playback: VecDeque<u8> = VecDeque::new();
     let mut keys_open = true;
     loop {
         tokio::select! {
-            _ = taps.tick(), if matches!(caller, CallerFeed::Leg { .. }) => {
-                live.extend(caller.drain().await);
-                // Keep at most a second queued: the app hears the caller late, not ever later.
-                let excess = live.len().saturating_sub(RECORDING_RATE as usize);
-                live.drain(..excess);
-            }
+            frame = async { tap.as_mut()?.recv().await }, if tap.is_some() => match frame {
+                Some(pcm) => {
+                    live.extend(pcm.into_iter().map(mulaw_encode));
+                    let excess = live.len().saturating_sub(MAX_CALLER_BACKLOG);
+                    live.drain(..excess);
+                }
+                // The leg ended: the app hears silence until the call side stops the session.
+                None => tap = None,
+            },
             key = keys.recv(), if keys_open => match key {
                 Some(digit) => {
                     let dtmf = json!({ "event": "dtmf", "timestamp": timestamp, "digit": digit.to_string() });
@@ -524,6 +545,11 @@ async fn media_socket(
                 if socket.send(Message::text(audio.to_string())).await.is_err() {
                     return (heard, true);
                 }
+                // The app's next 20 ms (payloads of any size are re-chunked here).
+                if !playback.is_empty() {
+                    let chunk: Vec<u8> = playback.drain(..FRAME_BYTES.min(playback.len())).collect();
+                    caller.play(&chunk).await;
+                }
             }
             message = socket.next() => match message {
                 Some(Ok(Message::Text(text))) => {
@@ -535,10 +561,13 @@ async fn media_socket(
                                 if heard.len() > MAX_HEARD_BYTES {
                                     heard.drain(..heard.len() - MAX_HEARD_BYTES);
                                 }
+                                playback.extend(bytes);
+                                let excess = playback.len().saturating_sub(MAX_HEARD_BYTES);
+                                playback.drain(..excess);
                             }
                         }
                         // ds-local extension (rest.md §14.5 [open]): flush what is queued.
-                        Some("clear") => {}
+                        Some("clear") => playback.clear(),
                         _ => {}
                     }
                 }
