@@ -280,11 +280,13 @@ struct App {
     media_url: String,
     received: Arc<Mutex<Vec<Value>>>,
     frames: Arc<Mutex<Vec<Value>>>,
-    /// Whether the app speaks (a 660 Hz greeting) and then hangs up, or only listens.
-    talks: bool,
+    /// How long the app's greeting (660 Hz) lasts; 0: the app only listens.
+    greeting_ms: u32,
+    /// The app hangs up (closes its socket) after this many audio frames from ds-local.
+    hangs_up_after: Option<usize>,
 }
 
-/// What the talking app says: 1.5 s of 660 Hz.
+/// The pitch of the app's greeting.
 const GREETING_HZ: f32 = 660.0;
 
 async fn app_webhook(State(app): State<App>, body: String) -> StatusCode {
@@ -311,7 +313,7 @@ async fn app_media(State(app): State<App>, ws: WebSocketUpgrade) -> impl IntoRes
 }
 
 async fn listen(app: App, mut socket: WebSocket) {
-    let greeting = Recording::of_source(&Source::Tone { freq_hz: GREETING_HZ }, 1_500).to_mulaw();
+    let greeting = Recording::of_source(&Source::Tone { freq_hz: GREETING_HZ }, app.greeting_ms).to_mulaw();
     let mut audio_frames = 0;
     while let Ok(Some(Ok(message))) = tokio::time::timeout(Duration::from_secs(15), socket.recv()).await {
         let Message::Text(text) = message else { continue };
@@ -320,9 +322,6 @@ async fn listen(app: App, mut socket: WebSocket) {
             audio_frames += 1;
         }
         app.frames.lock().unwrap().push(frame);
-        if !app.talks {
-            continue;
-        }
         if audio_frames == 1 {
             // All at once, in 50 ms payloads: ds-local queues it and plays it in real time.
             for chunk in greeting.chunks(400) {
@@ -330,8 +329,7 @@ async fn listen(app: App, mut socket: WebSocket) {
                 socket.send(Message::Text(audio.to_string().into())).await.unwrap();
             }
         }
-        if audio_frames == 150 {
-            // Three seconds in: the app hangs up.
+        if Some(audio_frames) == app.hangs_up_after {
             let _ = socket.send(Message::Close(None)).await;
             return;
         }
@@ -339,7 +337,7 @@ async fn listen(app: App, mut socket: WebSocket) {
 }
 
 /// Starts a voice app on 127.0.0.1 and points extension `number` at it.
-async fn start_app(world: &World, number: &str, talks: bool) -> App {
+async fn start_app(world: &World, number: &str, greeting_ms: u32, hangs_up_after: Option<usize>) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = App {
@@ -348,7 +346,8 @@ async fn start_app(world: &World, number: &str, talks: bool) -> App {
         media_url: format!("ws://{addr}/media"),
         received: Arc::default(),
         frames: Arc::default(),
-        talks,
+        greeting_ms,
+        hangs_up_after,
     };
     let router = axum::Router::new()
         .route("/hook", post(app_webhook))
@@ -377,7 +376,8 @@ fn peak_tone_power(samples: &[i16], freq: f32) -> f32 {
 #[tokio::test]
 async fn a_softphone_caller_hears_the_voice_app_and_the_app_hears_it_until_the_app_hangs_up() {
     let world = world().await;
-    let app = start_app(&world, "401", true).await;
+    // 1.5 s of greeting; three seconds in, the app hangs up.
+    let app = start_app(&world, "401", 1_500, Some(150)).await;
     let mut bob = world.client(&world.bob).await;
 
     let (call_id, peer) = dial(&mut bob, "401").await;
@@ -416,7 +416,7 @@ async fn a_softphone_caller_hears_the_voice_app_and_the_app_hears_it_until_the_a
 #[tokio::test]
 async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hears_its_audio_and_keys() {
     let world = world().await;
-    let app = start_app(&world, "400", false).await;
+    let app = start_app(&world, "400", 0, None).await;
     let mut bob = world.client(&world.bob).await;
 
     let (call_id, peer) = dial(&mut bob, "400").await;
@@ -479,6 +479,41 @@ async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hear
         tone_power(&heard.samples, 440.0) > 20.0 * tone_power(&heard.samples, 1000.0),
         "the app hears the caller's tone"
     );
+}
+
+/// Waits until what `peer` heard after sample `from` carries the app's greeting.
+async fn hears_the_greeting(peer: &Peer, from: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let heard = peer.heard();
+        if peak_tone_power(&heard[from.min(heard.len())..], GREETING_HZ) > 0.01 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the caller never heard the app's greeting");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_softphone_caller_that_holds_and_resumes_hears_the_voice_app_again() {
+    let world = world().await;
+    let app = start_app(&world, "402", 6_000, None).await;
+    let mut bob = world.client(&world.bob).await;
+
+    let (call_id, peer) = dial(&mut bob, "402").await;
+    answered(&mut bob, &peer, &call_id).await;
+    hears_the_greeting(&peer, 0).await;
+    bob.send(json!({ "type": "call.hold", "call_id": call_id })).await;
+    bob.until(json!({ "type": "call.held", "call_id": call_id })).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bob.send(json!({ "type": "call.resume", "call_id": call_id })).await;
+    bob.until(json!({ "type": "call.resumed", "call_id": call_id })).await;
+    // Back from hold, the greeting (still playing: it lasts six seconds) is heard again.
+    hears_the_greeting(&peer, peer.heard().len()).await;
+    assert!(app.frames.lock().unwrap().iter().all(|f| f["event"] != "end"), "the session stayed open");
+
+    bob.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    bob.until(json!({ "type": "call.ended", "call_id": call_id })).await;
 }
 
 #[tokio::test]
