@@ -6,86 +6,14 @@
 use ds_core::view_model::ConnectionStatus;
 use ds_ui::Softphone;
 use ds_ui::i18n::Locale;
+use ds_wasm_test_support::{base, fresh_user, mint_token, sleep, wait_for};
 use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
 use gloo_net::http::Request;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PLATFORM_KEY: &str = "sk_test_local";
-
-fn base() -> &'static str {
-    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("tests run in a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .expect("setTimeout works");
-    });
-    JsFuture::from(promise).await.expect("a timer promise never rejects");
-}
-
-/// Polls `condition` every 50 ms; panics naming `what` after `timeout_ms`.
-async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        assert!(
-            js_sys::Date::now() - start < timeout_ms,
-            "timed out after {timeout_ms} ms waiting for {what}"
-        );
-        sleep(50).await;
-    }
-}
-
-fn platform(request: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
-    request.header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-}
-
-/// A new user of the demo account, so tests running concurrently never share addresses.
-async fn fresh_user(name: &str) -> String {
-    let accounts: serde_json::Value = platform(Request::get(&format!("{}/v1/accounts?limit=100", base())))
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("a JSON list");
-    let account = accounts["data"]
-        .as_array()
-        .and_then(|list| list.iter().find(|a| a["email"] == "contact@joneschiro.com"))
-        .expect("ds-local runs with --demo")["id"]
-        .as_str()
-        .expect("accounts have ids")
-        .to_owned();
-    let response = platform(Request::post(&format!("{}/v1/users", base())))
-        .header("DialStack-Account", &account)
-        .json(&serde_json::json!({ "name": name }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "creating a user answered {}", response.status());
-    let user: serde_json::Value = response.json().await.expect("a user object");
-    user["id"].as_str().expect("users have ids").to_owned()
-}
-
-async fn mint_token(user: &str) -> String {
-    let response = platform(Request::post(&format!("{}/v1/user_sessions", base())))
-        .json(&serde_json::json!({ "user": user }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "minting a user token answered {}", response.status());
-    let reply: serde_json::Value = response.json().await.expect("session reply is JSON");
-    reply["client_secret"].as_str().expect("client_secret in the reply").to_owned()
-}
 
 struct Mounted {
     root: web_sys::HtmlElement,
@@ -103,7 +31,8 @@ impl Drop for Mounted {
 
 /// A connected softphone of a fresh user.
 async fn connected_softphone(name: &str, locale: Locale) -> Mounted {
-    let token = mint_token(&fresh_user(name).await).await;
+    let (user, _) = fresh_user(name).await;
+    let token = mint_token(&user, None).await;
     let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed(token.clone())));
     let document = web_sys::window().unwrap().document().unwrap();
     let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();

@@ -10,93 +10,28 @@ use ds_core::view_model::embeds::{DismissReason, HistoryFilter};
 use ds_ui::i18n::Locale;
 use ds_ui::screen_pop::{Caller, CallerRecord};
 use ds_ui::{AccountLink, CallHistory, Dialer, ScreenPop};
+use ds_wasm_test_support::{base, demo_user, platform_get, platform_post, sleep, wait_for};
 use ds_web::{AccountSession, TokenProvider};
-use gloo_net::http::Request;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PLATFORM_KEY: &str = "sk_test_local";
-
-fn base() -> &'static str {
-    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("tests run in a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .expect("setTimeout works");
-    });
-    JsFuture::from(promise).await.expect("a timer promise never rejects");
-}
-
-/// Polls `condition` every 25 ms; panics naming `what` after `timeout_ms`.
-async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        assert!(
-            js_sys::Date::now() - start < timeout_ms,
-            "timed out after {timeout_ms} ms waiting for {what}"
-        );
-        sleep(25).await;
-    }
-}
-
-async fn platform(
-    method: &str,
-    path: &str,
-    account: Option<&str>,
-    body: Option<serde_json::Value>,
-) -> serde_json::Value {
-    let url = format!("{}{path}", base());
-    let mut request = if method == "POST" { Request::post(&url) } else { Request::get(&url) }
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"));
-    if let Some(account) = account {
-        request = request.header("DialStack-Account", account);
-    }
-    let response = match body {
-        Some(body) => request.json(&body).expect("a JSON body").send().await,
-        None => request.send().await,
-    }
-    .expect("ds-local answers");
-    assert!(response.ok(), "{method} {path} answered {}", response.status());
-    response.json().await.expect("a JSON reply")
-}
-
-/// (user id, account id) of a demo user whose name starts with `name`.
-async fn demo_user(name: &str) -> (String, String) {
-    let accounts = platform("GET", "/v1/accounts?limit=100", None, None).await;
-    for account in accounts["data"].as_array().expect("a list envelope") {
-        let account_id = account["id"].as_str().expect("accounts have ids");
-        let users = platform("GET", "/v1/users?limit=100", Some(account_id), None).await;
-        for user in users["data"].as_array().expect("a list envelope") {
-            if user["name"].as_str().is_some_and(|n| n.starts_with(name)) {
-                return (user["id"].as_str().expect("users have ids").to_owned(), account_id.to_owned());
-            }
-        }
-    }
-    panic!("ds-local runs without the demo user {name}; start it with --demo");
-}
 
 /// (user id, account id) of a demo-account user only these tests ring, created on first use, so
 /// no softphone test of another file (Alice, Bob) ever sees these calls.
 async fn tester() -> (String, String) {
     const NAME: &str = "Component Tester";
     let (_, account) = demo_user("Alice").await;
-    let users = platform("GET", "/v1/users?limit=100", Some(&account), None).await;
+    let users = platform_get("/v1/users?limit=100", Some(&account)).await;
     let found =
         users["data"].as_array().expect("a list envelope").iter().find(|u| u["name"] == NAME).cloned();
     let user = match found {
         Some(user) => user,
         None => {
             let body = serde_json::json!({ "name": NAME, "email": "component.tester@example.test" });
-            platform("POST", "/v1/users", Some(&account), Some(body)).await
+            platform_post("/v1/users", Some(&account), &body).await
         }
     };
     (user["id"].as_str().expect("users have ids").to_owned(), account)
@@ -105,7 +40,7 @@ async fn tester() -> (String, String) {
 async fn account_secret(account: &str) -> String {
     let body =
         serde_json::json!({ "account": account, "components": { "call_history": { "enabled": true } } });
-    let reply = platform("POST", "/v1/account_sessions", None, Some(body)).await;
+    let reply = platform_post("/v1/account_sessions", None, &body).await;
     reply["client_secret"].as_str().expect("client_secret").to_owned()
 }
 
@@ -121,7 +56,7 @@ async fn ring(user: &str, account: &str, from: &str, name: &str) -> String {
         "user": user, "from_number": from, "from_name": name,
         "scenario": { "outcome": "no-answer", "ring_seconds": 2 }
     });
-    let reply = platform("POST", "/v1/test_helpers/calls", Some(account), Some(body)).await;
+    let reply = platform_post("/v1/test_helpers/calls", Some(account), &body).await;
     reply["id"].as_str().unwrap_or_default().to_owned()
 }
 

@@ -8,97 +8,13 @@ use std::rc::Rc;
 use ds_core::view_model::ConnectionStatus;
 use ds_ui::Softphone;
 use ds_ui::i18n::Locale;
+use ds_wasm_test_support::{ECHO, base, demo_user, fresh_user, mint_token, platform_post, wait_for};
 use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
-use gloo_net::http::Request;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PLATFORM_KEY: &str = "sk_test_local";
-const ECHO: &str = "+15005550001";
-
-fn base() -> &'static str {
-    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("tests run in a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .expect("setTimeout works");
-    });
-    JsFuture::from(promise).await.expect("a timer promise never rejects");
-}
-
-/// Polls `condition` every 50 ms; panics naming `what` after `timeout_ms`.
-async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        assert!(
-            js_sys::Date::now() - start < timeout_ms,
-            "timed out after {timeout_ms} ms waiting for {what}"
-        );
-        sleep(50).await;
-    }
-}
-
-async fn platform_get(path: &str, account: Option<&str>) -> serde_json::Value {
-    let mut request =
-        Request::get(&format!("{}{path}", base())).header("Authorization", &format!("Bearer {PLATFORM_KEY}"));
-    if let Some(account) = account {
-        request = request.header("DialStack-Account", account);
-    }
-    request.send().await.expect("ds-local answers").json().await.expect("a JSON reply")
-}
-
-/// (user id, account id) of a demo user whose name starts with `name`.
-async fn demo_user(name: &str) -> (String, String) {
-    let accounts = platform_get("/v1/accounts?limit=100", None).await;
-    for account in accounts["data"].as_array().expect("a list envelope") {
-        let account_id = account["id"].as_str().expect("accounts have ids");
-        let users = platform_get("/v1/users?limit=100", Some(account_id)).await;
-        for user in users["data"].as_array().expect("a list envelope") {
-            if user["name"].as_str().is_some_and(|n| n.starts_with(name)) {
-                return (user["id"].as_str().expect("users have ids").to_owned(), account_id.to_owned());
-            }
-        }
-    }
-    panic!("ds-local runs without the demo user {name}; start it with --demo");
-}
-
-/// A new user of the demo account, so that test calls to it ring only this test's softphone
-/// (wasm-bindgen-test runs async tests concurrently). Returns (user id, account id).
-async fn fresh_user(name: &str) -> (String, String) {
-    let (_, account) = demo_user("Alice").await;
-    let response = Request::post(&format!("{}/v1/users", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .header("DialStack-Account", &account)
-        .json(&serde_json::json!({ "name": name }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "creating a user answered {}", response.status());
-    let user: serde_json::Value = response.json().await.expect("a user object");
-    (user["id"].as_str().expect("users have ids").to_owned(), account)
-}
-
-async fn mint_token(user: &str) -> String {
-    let response = Request::post(&format!("{}/v1/user_sessions", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .json(&serde_json::json!({ "user": user }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "minting a user token answered {}", response.status());
-    let reply: serde_json::Value = response.json().await.expect("session reply is JSON");
-    reply["client_secret"].as_str().expect("client_secret in the reply").to_owned()
-}
 
 /// A mounted softphone and its phone; disconnects and unmounts on drop.
 struct Mounted {
@@ -129,7 +45,7 @@ fn mount_softphone(phone: PhoneHandle, locale: Locale, before_dial: Option<ds_ui
 }
 
 async fn connected_softphone(user: &str) -> Mounted {
-    let token = mint_token(user).await;
+    let token = mint_token(user, None).await;
     let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed(token)));
     let mounted = mount_softphone(phone.clone(), Locale::En, None);
     phone.connect().await.expect("the token provider answers");
@@ -283,18 +199,15 @@ async fn a_connected_softphone_calls_the_echo_number_and_drives_the_call() {
 async fn an_incoming_test_call_rings_is_announced_and_can_be_declined() {
     let (user, account) = fresh_user("Incoming Test").await;
     let ui = connected_softphone(&user).await;
-    let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .header("DialStack-Account", &account)
-        .json(&serde_json::json!({
+    platform_post(
+        "/v1/test_helpers/calls",
+        Some(&account),
+        &serde_json::json!({
             "user": user, "from_number": "+16195550177", "from_name": "JANE ROE",
             "scenario": { "ring_seconds": 30 }
-        }))
-        .unwrap()
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "the test call was refused: {}", response.status());
+        }),
+    )
+    .await;
     ui.wait_text("the incoming card", "[data-testid=incoming-card]", "JANE ROE").await;
     assert!(ui.text("[data-testid=incoming-card]").contains("(619) 555-0177"));
     assert_eq!(ui.text("[aria-live=assertive]"), "Incoming call from JANE ROE");
@@ -307,7 +220,7 @@ async fn an_incoming_test_call_rings_is_announced_and_can_be_declined() {
 #[wasm_bindgen_test]
 async fn the_host_can_veto_a_dial_before_it_starts() {
     let (alice, _) = demo_user("Alice").await;
-    let token = mint_token(&alice).await;
+    let token = mint_token(&alice, None).await;
     let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed(token)));
     let asked = Rc::new(std::cell::RefCell::new(Vec::new()));
     let record = asked.clone();
@@ -339,18 +252,15 @@ async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches
     leptos::task::tick().await;
     assert!(ui.find(".ds-readout").is_some(), "the DTMF keypad is open");
 
-    let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .header("DialStack-Account", &account)
-        .json(&serde_json::json!({
+    platform_post(
+        "/v1/test_helpers/calls",
+        Some(&account),
+        &serde_json::json!({
             "user": user, "from_number": "+16195550188", "from_name": "SAM LEE",
             "scenario": { "ring_seconds": 30, "talk_seconds": 60 }
-        }))
-        .unwrap()
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "the test call was refused: {}", response.status());
+        }),
+    )
+    .await;
     ui.wait_text("the call-waiting card", ".ds-waiting", "SAM LEE").await;
     assert!(ui.text(".ds-waiting h2").contains("Call waiting"));
     assert!(ui.find(".ds-readout").is_some(), "a call-waiting ring leaves the open keypad alone");

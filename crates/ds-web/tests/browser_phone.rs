@@ -11,91 +11,15 @@ use std::rc::Rc;
 use ds_core::view_model::ConnectionStatus;
 use ds_core::{CallHandle, CallPhase, Command, PhoneEvent};
 use ds_protocol::signalling::HeldBy;
+use ds_wasm_test_support::{
+    ECHO, IVR, as_platform, base, demo_user, mint_token, platform_get, platform_post, sleep, wait_for,
+};
 use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, TokenProvider};
 use gloo_net::http::Request;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-const PLATFORM_KEY: &str = "sk_test_local";
-const ECHO: &str = "+15005550001";
-const IVR: &str = "+15005550006";
-
-fn base() -> &'static str {
-    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("tests run in a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .expect("setTimeout works");
-    });
-    JsFuture::from(promise).await.expect("a timer promise never rejects");
-}
-
-/// Polls `condition` every 50 ms; panics naming `what` after `timeout_ms`.
-async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        assert!(
-            js_sys::Date::now() - start < timeout_ms,
-            "timed out after {timeout_ms} ms waiting for {what}"
-        );
-        sleep(50).await;
-    }
-}
-
-/// The demo users (ds-local `--demo`): listed through the platform API so the test does not
-/// hard-code ids.
-async fn demo_user(name: &str) -> (String, String) {
-    let accounts: serde_json::Value = Request::get(&format!("{}/v1/accounts?limit=100", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("accounts list is JSON");
-    for account in accounts["data"].as_array().expect("a list envelope") {
-        let account_id = account["id"].as_str().expect("accounts have ids").to_owned();
-        let users: serde_json::Value = Request::get(&format!("{}/v1/users?limit=100", base()))
-            .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-            .header("DialStack-Account", &account_id)
-            .send()
-            .await
-            .expect("ds-local answers")
-            .json()
-            .await
-            .expect("users list is JSON");
-        for user in users["data"].as_array().expect("a list envelope") {
-            if user["name"].as_str().is_some_and(|n| n.starts_with(name)) {
-                return (user["id"].as_str().expect("users have ids").to_owned(), account_id);
-            }
-        }
-    }
-    panic!("ds-local runs without the demo user {name}; start it with --demo");
-}
-
-async fn mint_token(user: &str, ttl_seconds: Option<u32>) -> String {
-    let mut body = serde_json::json!({ "user": user });
-    if let Some(ttl) = ttl_seconds {
-        body["ttl_seconds"] = ttl.into();
-    }
-    let response = Request::post(&format!("{}/v1/user_sessions", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .json(&body)
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "minting a user token answered {}", response.status());
-    let reply: serde_json::Value = response.json().await.expect("session reply is JSON");
-    reply["client_secret"].as_str().expect("client_secret in the reply").to_owned()
-}
 
 /// A phone for `user`, connected, with every event it emits recorded.
 struct TestPhone {
@@ -214,15 +138,7 @@ async fn dtmf_sent_to_the_ivr_is_recorded_on_the_call_log() {
     let mut digits = String::new();
     for _ in 0..60 {
         sleep(250).await;
-        let log: serde_json::Value = Request::get(&format!("{}/v1/calls/{call_id}", base()))
-            .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-            .header("DialStack-Account", &account)
-            .send()
-            .await
-            .expect("ds-local answers")
-            .json()
-            .await
-            .expect("a CallLog");
+        let log = platform_get(&format!("/v1/calls/{call_id}"), Some(&account)).await;
         digits = log["dtmf_digits"].as_str().unwrap_or_default().to_owned();
         if digits == "42#" {
             break;
@@ -283,15 +199,14 @@ async fn a_socket_killed_by_ds_local_reconnects_and_keeps_the_call() {
     let call = test.echo_call_with_audio().await;
     let phone = test.phone.clone();
     // ds-local cuts the socket without a close frame, as a network failure would.
-    let cut: serde_json::Value = Request::post(&format!("{}/_ds/users/{alice}/drop_signalling", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .header("DialStack-Account", &account)
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("the drop reply is JSON");
+    let cut: serde_json::Value =
+        as_platform(Request::post(&format!("{}/_ds/users/{alice}/drop_signalling", base())), Some(&account))
+            .send()
+            .await
+            .expect("ds-local answers")
+            .json()
+            .await
+            .expect("the drop reply is JSON");
     assert_eq!(cut["sockets_dropped"], 1, "{cut}");
     wait_for("the phone to notice the drop", 5_000.0, || {
         matches!(phone.status(), ConnectionStatus::Reconnecting { .. })
@@ -309,16 +224,8 @@ async fn a_socket_killed_by_ds_local_reconnects_and_keeps_the_call() {
 }
 
 async fn ring_user(user: &str, account: &str) -> String {
-    let response = Request::post(&format!("{}/v1/test_helpers/calls", base()))
-        .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
-        .header("DialStack-Account", account)
-        .json(&serde_json::json!({ "user": user, "from_number": "+16195550177", "from_name": "JANE ROE" }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers");
-    assert!(response.ok(), "the test-helper call answered {}", response.status());
-    let reply: serde_json::Value = response.json().await.expect("JSON reply");
+    let body = serde_json::json!({ "user": user, "from_number": "+16195550177", "from_name": "JANE ROE" });
+    let reply = platform_post("/v1/test_helpers/calls", Some(account), &body).await;
     reply["id"].as_str().unwrap_or_default().to_owned()
 }
 
@@ -358,8 +265,7 @@ async fn the_account_event_stream_delivers_call_incoming_and_resumes_after_a_rec
     let provider = Closure::<dyn FnMut() -> js_sys::Promise>::new(move || {
         let account = account_for_provider.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let reply: serde_json::Value = Request::post(&format!("{}/v1/account_sessions", base()))
-                .header("Authorization", &format!("Bearer {PLATFORM_KEY}"))
+            let reply: serde_json::Value = as_platform(Request::post(&format!("{}/v1/account_sessions", base())), None)
                 .json(&serde_json::json!({ "account": account, "components": { "call_history": { "enabled": true } } }))
                 .map_err(|e| JsValue::from_str(&e.to_string()))?
                 .send()

@@ -5,80 +5,16 @@
 
 use ds_core::view_model::ConnectionStatus;
 use ds_protocol::rest::EmergencyAddressInput;
+use ds_wasm_test_support::{base, fresh_user, mint_token, wait_for};
 use ds_web::{ApiError, EmergencyAddresses, PhoneHandle, PhoneOptions, TokenProvider};
-use gloo_net::http::Request;
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const PLATFORM_KEY: &str = "sk_test_local";
-
-fn base() -> &'static str {
-    option_env!("DS_TEST_BASE_URL").unwrap_or("http://127.0.0.1:18787")
-}
-
-async fn sleep(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .expect("tests run in a window")
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .expect("setTimeout works");
-    });
-    JsFuture::from(promise).await.expect("a timer promise never rejects");
-}
-
-async fn wait_for(what: &str, timeout_ms: f64, mut condition: impl FnMut() -> bool) {
-    let start = js_sys::Date::now();
-    while !condition() {
-        assert!(
-            js_sys::Date::now() - start < timeout_ms,
-            "timed out after {timeout_ms} ms waiting for {what}"
-        );
-        sleep(50).await;
-    }
-}
-
 /// A token of a new user of the demo account (tests run concurrently; nobody shares addresses).
 async fn fresh_user_token(name: &str) -> String {
-    let auth = format!("Bearer {PLATFORM_KEY}");
-    let accounts: serde_json::Value = Request::get(&format!("{}/v1/accounts?limit=100", base()))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("a JSON list");
-    let account = accounts["data"]
-        .as_array()
-        .and_then(|list| list.iter().find(|a| a["email"] == "contact@joneschiro.com"))
-        .expect("ds-local runs with --demo")["id"]
-        .as_str()
-        .expect("accounts have ids")
-        .to_owned();
-    let user: serde_json::Value = Request::post(&format!("{}/v1/users", base()))
-        .header("Authorization", &auth)
-        .header("DialStack-Account", &account)
-        .json(&serde_json::json!({ "name": name }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("a user");
-    let session: serde_json::Value = Request::post(&format!("{}/v1/user_sessions", base()))
-        .header("Authorization", &auth)
-        .json(&serde_json::json!({ "user": user["id"] }))
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("ds-local answers")
-        .json()
-        .await
-        .expect("a session");
-    session["client_secret"].as_str().expect("a client secret").to_owned()
+    let (user, _) = fresh_user(name).await;
+    mint_token(&user, None).await
 }
 
 fn boston(street: &str) -> EmergencyAddressInput {

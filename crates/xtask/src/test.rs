@@ -16,7 +16,7 @@ use crate::{dist, setup};
 
 /// Crates that only make sense in a browser: the native tier tests every other workspace member,
 /// so a new crate or example is tested without anyone remembering to list it.
-const BROWSER_ONLY_PACKAGES: &[&str] = &["ds-web", "ds-ui", "ds-elements", "ds-app"];
+const BROWSER_ONLY_PACKAGES: &[&str] = &["ds-web", "ds-ui", "ds-elements", "ds-app", "ds-wasm-test-support"];
 /// Crates whose tests run as wasm (in headless Chromium, or Node for DOM-free ds-core).
 const WASM_TEST_PACKAGES: &[&str] = &["ds-core", "ds-web", "ds-ui", "ds-elements"];
 /// Crates that must stay free of browser and runtime dependencies (sans-IO, serde only).
@@ -110,7 +110,7 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         let native =
             env.cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]).succeeds();
         let mut wasm_args = vec!["clippy", "--target", "wasm32-unknown-unknown", "--all-targets"];
-        for p in WASM_TEST_PACKAGES.iter().chain(&["ds-app"]) {
+        for p in WASM_TEST_PACKAGES.iter().chain(&["ds-app", "ds-wasm-test-support"]) {
             wasm_args.extend(["-p", p]);
         }
         wasm_args.extend(["--", "-D", "warnings"]);
