@@ -15,6 +15,7 @@ import { callLog, demoUsers, PLATFORM_KEY } from './calls-helpers';
 import {
   Api,
   expectHearing,
+  inboundAudio,
   incomingCardChanges,
   LineProcess,
   readWav,
@@ -429,5 +430,49 @@ test('a number routed to Alice goes to her voicemail when nobody answers: listed
     expect(announced.data).toMatchObject({ voicemail_id: voicemail.id, owner: setup.demo.alice, from_number: CALLER });
   } finally {
     await alice.context.close();
+  }
+});
+
+test('a softphone dialling an extension of the receptionist hears its greeting over WebRTC, and the receptionist hears the softphone', async ({ browser }) => {
+  // Extension 450 → the receptionist (an earlier run against the same server may have made it).
+  const extension = await setup.api.post('/v1/extensions', { number: '450', target: 'va_ai_receptionist' });
+  expect([200, 201, 409], await extension.text()).toContain(extension.status());
+  const bob = await signIn(browser, 'bob');
+  try {
+    const linesBefore = setup.receptionist.lines.length;
+    await bob.phone.getByRole('textbox', { name: 'Number to call' }).fill('450');
+    await bob.phone.getByRole('button', { name: 'Call', exact: true }).click();
+    await expect(bob.phone.getByRole('region', { name: 'Current call' })).toContainText('Connected', { timeout: 20_000 });
+
+    // The receptionist answers the routed call and opens its media socket …
+    let callId = '';
+    await expect
+      .poll(() => {
+        const line = setup.receptionist.lines.slice(linesBefore).find((l) => /answering.*call_id=\S+/.test(l));
+        callId = line?.match(/call_id=(\S+)/)?.[1] ?? '';
+        return callId;
+      }, { timeout: 20_000, message: 'the receptionist answers' })
+      .not.toBe('');
+    await setup.receptionist.waitFor(new RegExp(`media socket open.*call_id=${callId}`), 20_000);
+    // … and its greeting (a 0.8 s chime, the only audio that leg carries: before the app
+    // attaches it is silent) reaches the browser as Opus with audio energy.
+    await expect
+      .poll(async () => (await inboundAudio(bob.page)).energy, { timeout: 15_000, message: 'Bob hears the greeting' })
+      .toBeGreaterThan(0.005);
+
+    // Bob stays on the line a moment, then hangs up: the receptionist recorded his browser's
+    // audio (Chromium's fake microphone) for as long as the call lasted.
+    await bob.page.waitForTimeout(1500);
+    await bob.phone.getByRole('button', { name: 'Hang up' }).click();
+    const file = await setup.receptionist.waitFor(new RegExp(`recorded.*call_id=${callId}.*path=(\\S+\\.wav)`), 30_000);
+    const wav = readWav(readFileSync(file));
+    expect(wav.samples.length, 'the receptionist heard the softphone for a while').toBeGreaterThan(4000);
+    // Chromium's fake microphone beeps: what the app heard is not all silence.
+    const peak = wav.samples.reduce((max, s) => Math.max(max, Math.abs(s)), 0);
+    expect(peak, 'the softphone audio reached the app').toBeGreaterThan(1000);
+    const row = await endedCall(callId);
+    expect(row).toMatchObject({ status: 'completed', direction: 'internal', to_number: '450' });
+  } finally {
+    await bob.context.close();
   }
 });
