@@ -3,6 +3,8 @@
 //! No signature check: the server verifies; the client only needs `exp` to schedule the refresh
 //! and `sub` to namespace local storage, and must keep working if the token cannot be decoded.
 
+use ds_protocol::json::Json;
+
 /// The claims the client reads. Either may be missing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TokenClaims {
@@ -19,7 +21,7 @@ pub fn read_claims(token: &str) -> Option<TokenClaims> {
     let _header = parts.next()?;
     let payload = parts.next()?;
     let bytes = decode_base64url(payload)?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    let value = Json::parse(std::str::from_utf8(&bytes).ok()?).ok()?;
     let object = value.as_object()?;
     let sub = object.get("sub").and_then(|v| v.as_str()).map(str::to_owned);
     let exp = object.get("exp").and_then(|v| {

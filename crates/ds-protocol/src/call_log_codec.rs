@@ -10,11 +10,11 @@
 //! would accept them: a `CallLog` (or expanded DID) written as a JSON array of its members in
 //! declaration order, and a `direction`/`status` written as `{"inbound": null}`.
 
-use serde_json::{Map, Value};
+use crate::json::{Json as Value, Object};
 
 use crate::rest::{CallDirection, CallLog, CallStatus, DidRef, ListEnvelope};
 
-fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Map<String, Value>, String> {
+fn object<'a>(value: &'a Value, what: &str) -> Result<&'a Object, String> {
     value.as_object().ok_or_else(|| format!("{what} is not an object"))
 }
 
@@ -22,7 +22,7 @@ fn wrong(name: &str) -> String {
     format!("invalid type of `{name}`")
 }
 
-fn text(map: &Map<String, Value>, name: &str) -> Result<String, String> {
+fn text(map: &Object, name: &str) -> Result<String, String> {
     match map.get(name) {
         Some(Value::String(text)) => Ok(text.clone()),
         Some(_) => Err(wrong(name)),
@@ -31,15 +31,15 @@ fn text(map: &Map<String, Value>, name: &str) -> Result<String, String> {
 }
 
 /// An `Option` member: absent and `null` are `None`.
-fn optional<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+fn optional<'a>(map: &'a Object, name: &str) -> Option<&'a Value> {
     map.get(name).filter(|value| !value.is_null())
 }
 
-fn opt_text(map: &Map<String, Value>, name: &str) -> Result<Option<String>, String> {
+fn opt_text(map: &Object, name: &str) -> Result<Option<String>, String> {
     optional(map, name).map(|value| value.as_str().map(str::to_owned).ok_or_else(|| wrong(name))).transpose()
 }
 
-fn opt_integer(map: &Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
+fn opt_integer(map: &Object, name: &str) -> Result<Option<i64>, String> {
     optional(map, name).map(|value| value.as_i64().ok_or_else(|| wrong(name))).transpose()
 }
 

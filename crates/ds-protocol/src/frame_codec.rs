@@ -5,8 +5,8 @@
 //! serde's private `Content` tree and then runs one generated visitor per variant and field, and the
 //! derived `Serialize` is another set of generated code per variant. In the embed bundle that was
 //! the largest single avoidable block of WebAssembly (see docs/benchmarks.md, "Size work"). This
-//! codec reads the members off the `serde_json::Value` the frame is parsed into anyway and writes
-//! JSON text directly.
+//! codec reads the members off the [`crate::json::Json`] the frame is parsed into (not
+//! `serde_json::Value`: that kept serde_json in the bundle) and writes JSON text directly.
 //!
 //! The wire behaviour is the serde derive's, member for member: `tests/frame_codec.rs` checks every
 //! golden §5 frame, random frames and random frame-shaped JSON against `serde_json` with the derived
@@ -17,7 +17,7 @@
 //! [`parse_client_frame`]: crate::signalling::parse_client_frame
 //! [`ServerMessage::to_json`]: crate::signalling::ServerMessage::to_json
 
-use serde_json::{Map, Value};
+use crate::json::{Json as Value, Object, write_string};
 
 use crate::signalling::{
     CallDirection, CallState, ClientMessage, EndReason, ErrorCode, ErrorContext, ErrorFrame, HeldBy,
@@ -38,7 +38,7 @@ type Decoded<T> = Result<T, Refusal>;
 /// an object (by name) or as an array (by position, trailing defaulted fields may be left out), so
 /// this does too.
 enum Members<'a> {
-    ByName(&'a Map<String, Value>),
+    ByName(&'a Object),
     ByPosition(&'a [Value]),
 }
 
@@ -177,7 +177,7 @@ fn error_frame(members: &Members) -> Decoded<ErrorFrame> {
 
 /// Decodes the members of a server frame whose `type` is `type_name`, one of
 /// [`ServerMessage::TYPE_NAMES`].
-fn server_message(type_name: &str, frame: &Map<String, Value>) -> Decoded<ServerMessage> {
+fn server_message(type_name: &str, frame: &Object) -> Decoded<ServerMessage> {
     // Top-level frames are always objects (the tag needs a name), so positions are never used.
     let m = &Members::ByName(frame);
     let sdp = || m.text(1, "sdp");
@@ -248,7 +248,7 @@ fn server_message(type_name: &str, frame: &Map<String, Value>) -> Decoded<Server
 
 /// See [`crate::signalling::parse_server_frame`].
 pub(crate) fn decode_server_frame(text: &str) -> ParsedFrame<ServerMessage> {
-    let value: Value = match serde_json::from_str(text) {
+    let value = match Value::parse(text) {
         Ok(value) => value,
         Err(error) => return ParsedFrame::Invalid { reason: format!("not JSON: {error}") },
     };
@@ -287,7 +287,7 @@ impl JsonObject {
         let mut object = JsonObject { out: String::with_capacity(64) };
         object.out.push('{');
         object.key("type");
-        write_text(&mut object.out, type_name);
+        write_string(&mut object.out, type_name);
         object
     }
 
@@ -295,13 +295,13 @@ impl JsonObject {
         if self.out.len() > 1 {
             self.out.push(',');
         }
-        write_text(&mut self.out, name);
+        write_string(&mut self.out, name);
         self.out.push(':');
     }
 
     fn text(mut self, name: &str, value: &str) -> Self {
         self.key(name);
-        write_text(&mut self.out, value);
+        write_string(&mut self.out, value);
         self
     }
 
@@ -329,32 +329,6 @@ impl JsonObject {
         self.out.push('}');
         self.out
     }
-}
-
-/// A JSON string literal with `serde_json`'s escapes: `"` and `\`, the five short control escapes,
-/// `\u00XX` (lowercase hex) for the other control characters, everything else verbatim.
-fn write_text(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c < ' ' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let byte = c as usize;
-                out.push_str("\\u00");
-                out.push(HEX[byte >> 4] as char);
-                out.push(HEX[byte & 0xf] as char);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// See [`ClientMessage::to_json`].
@@ -420,7 +394,7 @@ pub(crate) fn encode_client_frame(message: &ClientMessage) -> String {
                 if n > 0 {
                     object.out.push(',');
                 }
-                write_text(&mut object.out, user);
+                write_string(&mut object.out, user);
             }
             object.out.push(']');
             object

@@ -18,5 +18,7 @@ pub struct Health {
 mod call_log_codec;
 pub mod events;
 mod frame_codec;
+pub mod json;
 pub mod rest;
+mod rest_codec;
 pub mod signalling;

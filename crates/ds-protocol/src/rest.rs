@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::json::Json;
+
 /// Deserialises a tri-state field of a partial update (rest.md §1.4): absent → `None`,
 /// explicit `null` → `Some(None)`, a value → `Some(Some(v))`. Use with `#[serde(default)]`.
 pub fn tri_state<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -40,7 +42,7 @@ pub struct ListEnvelope<T> {
 impl ListEnvelope<CallLog> {
     /// Reads a `GET /v1/calls` page from its parsed JSON: what the derived `Deserialize` accepts,
     /// without its generated code in the browser bundle (see `call_log_codec.rs`).
-    pub fn from_json(value: &Value) -> Result<Self, String> {
+    pub fn from_json(value: &Json) -> Result<Self, String> {
         crate::call_log_codec::call_log_page(value)
     }
 }
@@ -339,9 +341,11 @@ pub struct CallLog {
     pub status: Option<CallStatus>,
     pub hangup_cause: Option<i64>,
     pub summary: Option<String>,
-    pub sentiment: Option<Value>,
+    /// [`Json`], not `serde_json::Value`, so the browser's reader needs no serde_json; serialised
+    /// and deserialised by serde exactly as a `Value` is.
+    pub sentiment: Option<Json>,
     pub recording_url: Option<String>,
-    pub quality_metrics: Vec<Value>,
+    pub quality_metrics: Vec<Json>,
     /// ds-local extension: DTMF digits received from the user during the call (IVR and test
     /// calls, protocol.md §15). Absent when none were received; clients ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use ds_protocol::json::Json;
 use ds_web::{AccountEventStream, AccountSession, ApiError, StreamNotice};
 
 type Listener = Rc<dyn Fn(&StreamNotice)>;
@@ -80,13 +81,13 @@ impl AccountLink {
     }
 
     /// `GET` a path of the API (relative to the base, e.g. a list's `next_page_url`).
-    pub async fn get(&self, path: &str) -> Result<serde_json::Value, LinkError> {
+    pub async fn get(&self, path: &str) -> Result<Json, LinkError> {
         let session = self.session.clone().ok_or(LinkError::NoCredential)?;
         Ok(ds_web::get_json(&self.api_base, &session, path).await?)
     }
 
     /// `POST` JSON to a path of the API.
-    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value, LinkError> {
+    pub async fn post(&self, path: &str, body: &Json) -> Result<Json, LinkError> {
         let session = self.session.clone().ok_or(LinkError::NoCredential)?;
         Ok(ds_web::post_json(&self.api_base, &session, path, body).await?)
     }

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use ds_core::view_model::embeds::{DialProgress, dial_progress_after};
 use ds_core::view_model::{format_as_you_type, strip_to_dial_string};
+use ds_protocol::json_object;
 use ds_web::StreamNotice;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -158,7 +159,7 @@ pub fn Dialer(
         progress.set(DialProgress::Requesting);
         let link = link.get_value();
         leptos::task::spawn_local(async move {
-            let body = serde_json::json!({ "dial_string": dial, "user_id": user });
+            let body = json_object!( "dial_string": &dial, "user_id": user );
             match link.post("/v1/calls", &body).await {
                 Ok(reply) => {
                     let id = reply.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();

@@ -10,6 +10,7 @@ use ds_core::view_model::embeds::{
     row_kind, row_party, visible_window, without_excluded,
 };
 use ds_core::view_model::format_for_display;
+use ds_protocol::json::Json;
 use ds_protocol::rest::{CallLog, ListEnvelope};
 use ds_web::StreamNotice;
 use leptos::prelude::*;
@@ -355,7 +356,7 @@ pub fn CallHistory(
     }
 }
 
-fn parse_page(value: serde_json::Value) -> Result<ListEnvelope<CallLog>, ds_web::ApiError> {
+fn parse_page(value: Json) -> Result<ListEnvelope<CallLog>, ds_web::ApiError> {
     ListEnvelope::<CallLog>::from_json(&value).map_err(ds_web::ApiError::BadBody)
 }
 

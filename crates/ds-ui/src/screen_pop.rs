@@ -143,7 +143,7 @@ pub fn ScreenPop(
     let subscription = link.subscribe(move |notice| {
         let StreamNotice::Event(event) = notice else { return };
         if event.name == "call.incoming" {
-            if let Ok(data) = serde_json::from_value::<CallIncomingData>(event.data.clone()) {
+            if let Ok(data) = CallIncomingData::from_json(&event.data) {
                 show(Caller { call_id: data.call_id, number: data.from_number, name: data.from_name });
             }
             return;

@@ -409,8 +409,10 @@ async fn fetch_ice_servers(url: &str, token: &str) -> Result<Vec<IceServer>, Str
         let detail = crate::rest::error_message(&body).unwrap_or_default();
         return Err(format!("the ICE-server request answered {} {detail}", response.status()));
     }
-    let body: IceServersResponse =
-        response.json().await.map_err(|e| format!("the ICE-server reply was not understood: {e}"))?;
+    let not_understood = |e: String| format!("the ICE-server reply was not understood: {e}");
+    let text = response.text().await.map_err(|e| not_understood(e.to_string()))?;
+    let value = ds_protocol::json::Json::parse(&text).map_err(|e| not_understood(e.to_string()))?;
+    let body = IceServersResponse::from_json(&value).map_err(not_understood)?;
     Ok(body.ice_servers)
 }
 

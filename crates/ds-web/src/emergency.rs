@@ -13,6 +13,7 @@
 use std::rc::Rc;
 
 use ds_core::Command;
+use ds_protocol::json::Json;
 use ds_protocol::rest::{EmergencyAddress, EmergencyAddressInput};
 
 use crate::driver::PhoneHandle;
@@ -67,15 +68,17 @@ impl EmergencyAddresses {
     /// The user's addresses, newest first (the first 100).
     pub async fn list(&self) -> Result<Vec<EmergencyAddress>, ApiError> {
         let reply = self.request(Verb::Get, &format!("{PATH}?limit=100"), None).await?;
-        serde_json::from_value(reply["data"].clone()).map_err(|e| ApiError::BadBody(e.to_string()))
+        match &reply["data"] {
+            Json::Array(items) => items.iter().map(EmergencyAddress::from_json).collect(),
+            _ => Err("invalid type of `data`".to_owned()),
+        }
+        .map_err(ApiError::BadBody)
     }
 
     /// One address; `Ok(None)` when the server does not know it (deleted, or another user's).
     pub async fn get(&self, id: &str) -> Result<Option<EmergencyAddress>, ApiError> {
         match self.request(Verb::Get, &format!("{PATH}/{}", encode(id)), None).await {
-            Ok(reply) => {
-                serde_json::from_value(reply).map(Some).map_err(|e| ApiError::BadBody(e.to_string()))
-            }
+            Ok(reply) => EmergencyAddress::from_json(&reply).map(Some).map_err(ApiError::BadBody),
             Err(ApiError::Status { status: 404, .. }) => Ok(None),
             Err(error) => Err(error),
         }
@@ -84,9 +87,8 @@ impl EmergencyAddresses {
     /// Creates an address. A 422 (the server could not validate it) comes back as
     /// [`ApiError::Status`] with the server's message, for the form to show.
     pub async fn create(&self, input: &EmergencyAddressInput) -> Result<EmergencyAddress, ApiError> {
-        let body = serde_json::to_value(input).map_err(|e| ApiError::BadBody(e.to_string()))?;
-        let reply = self.request(Verb::Post, PATH, Some(&body)).await?;
-        serde_json::from_value(reply).map_err(|e| ApiError::BadBody(e.to_string()))
+        let reply = self.request(Verb::Post, PATH, Some(&input.to_json())).await?;
+        EmergencyAddress::from_json(&reply).map_err(ApiError::BadBody)
     }
 
     /// Forgets the network the address is bound to (`DELETE …/{id}/registered_ip`), so the next
@@ -95,12 +97,7 @@ impl EmergencyAddresses {
         self.request(Verb::Delete, &format!("{PATH}/{}/registered_ip", encode(id)), None).await.map(drop)
     }
 
-    async fn request(
-        &self,
-        verb: Verb,
-        path: &str,
-        body: Option<&serde_json::Value>,
-    ) -> Result<serde_json::Value, ApiError> {
+    async fn request(&self, verb: Verb, path: &str, body: Option<&Json>) -> Result<Json, ApiError> {
         request_json(&self.api_base, &self.session, verb, path, body).await
     }
 }

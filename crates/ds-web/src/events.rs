@@ -6,6 +6,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
+use ds_protocol::json::Json;
 use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -88,11 +89,7 @@ impl AccountSession {
 }
 
 /// `GET {api_base}{path}` with the account session; one refresh-and-retry on 401/403.
-pub async fn get_json(
-    api_base: &str,
-    session: &AccountSession,
-    path: &str,
-) -> Result<serde_json::Value, ApiError> {
+pub async fn get_json(api_base: &str, session: &AccountSession, path: &str) -> Result<Json, ApiError> {
     request_json(api_base, session, Verb::Get, path, None).await
 }
 
@@ -102,8 +99,8 @@ pub async fn post_json(
     api_base: &str,
     session: &AccountSession,
     path: &str,
-    body: &serde_json::Value,
-) -> Result<serde_json::Value, ApiError> {
+    body: &Json,
+) -> Result<Json, ApiError> {
     request_json(api_base, session, Verb::Post, path, Some(body)).await
 }
 
@@ -123,15 +120,19 @@ pub(crate) async fn request_json(
     session: &AccountSession,
     verb: Verb,
     path: &str,
-    body: Option<&serde_json::Value>,
-) -> Result<serde_json::Value, ApiError> {
+    body: Option<&Json>,
+) -> Result<Json, ApiError> {
     let url = format!("{}{path}", api_base.trim_end_matches('/'));
     let mut secret = session.secret().await?;
     for attempt in 0..2 {
         let authorization = format!("Bearer {secret}");
         let request = match (verb, body) {
             (Verb::Post, Some(body)) => {
-                Request::post(&url).header("Authorization", &authorization).json(body)
+                // What gloo's `.json(body)` sent, without its serde_json.
+                Request::post(&url)
+                    .header("Authorization", &authorization)
+                    .header("Content-Type", "application/json")
+                    .body(body.to_string())
             }
             (Verb::Delete, _) => Request::delete(&url).header("Authorization", &authorization).build(),
             _ => Request::get(&url).header("Authorization", &authorization).build(),
@@ -153,9 +154,9 @@ pub(crate) async fn request_json(
             });
         }
         if verb != Verb::Get && text.trim().is_empty() {
-            return Ok(serde_json::Value::Null);
+            return Ok(Json::Null);
         }
-        return serde_json::from_str(&text).map_err(|e| ApiError::BadBody(e.to_string()));
+        return Json::parse(&text).map_err(|e| ApiError::BadBody(e.to_string()));
     }
     unreachable!("the loop returns on its second pass")
 }
@@ -166,7 +167,7 @@ pub struct StreamEvent {
     /// `event:` name (`connected`, `call.incoming`, …).
     pub name: String,
     pub id: Option<String>,
-    pub data: serde_json::Value,
+    pub data: Json,
 }
 
 /// What the stream tells its owner besides events.
@@ -308,11 +309,8 @@ impl StreamInner {
                 if let Some(id) = &id {
                     *inner.last_id.borrow_mut() = Some(id.clone());
                 }
-                let data = message
-                    .data()
-                    .as_string()
-                    .and_then(|text| serde_json::from_str(&text).ok())
-                    .unwrap_or(serde_json::Value::Null);
+                let data =
+                    message.data().as_string().and_then(|text| Json::parse(&text).ok()).unwrap_or(Json::Null);
                 (inner.on_notice)(StreamNotice::Event(StreamEvent { name: (*name).to_owned(), id, data }));
             });
             let _ = source.add_event_listener_with_callback(name, closure.as_ref().unchecked_ref());

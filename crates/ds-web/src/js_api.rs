@@ -7,8 +7,9 @@ use std::rc::Rc;
 
 use ds_core::view_model::ConnectionStatus;
 use ds_core::{CallHandle, CallInfo, CallPhase, Command, Direction, PhoneError, PhoneEvent};
+use ds_protocol::json::Json as Value;
+use ds_protocol::json_object;
 use ds_protocol::signalling::{HeldBy, RejectReason};
-use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -27,7 +28,7 @@ async fn join_tabs(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTa
     let (for_phone, for_listeners, shared) = (phone.clone(), listeners.clone(), tabs.clone());
     let coordinator = TabCoordinator::join(&user, move |notice| match notice {
         TabNotice::BecameLeader => {
-            dispatch(&for_listeners, "leader", &to_js(&json!({ "leader": true })));
+            dispatch(&for_listeners, "leader", &to_js(&json_object!( "leader": true )));
             let phone = for_phone.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let _ = phone.connect().await;
@@ -48,7 +49,7 @@ async fn join_tabs(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTa
     let leader = coordinator.is_leader();
     *tabs.borrow_mut() = Some(coordinator);
     if !leader {
-        dispatch(listeners, "leader", &to_js(&json!({ "leader": false })));
+        dispatch(listeners, "leader", &to_js(&json_object!( "leader": false )));
     }
     Ok(())
 }
@@ -122,7 +123,7 @@ fn status_json(status: ConnectionStatus) -> Value {
         ConnectionStatus::Reconnecting { attempt } => Some(attempt),
         _ => None,
     };
-    json!({ "status": status_name(status), "attempt": attempt })
+    json_object!( "status": status_name(status), "attempt": attempt )
 }
 
 fn phase_name(phase: CallPhase) -> &'static str {
@@ -137,14 +138,14 @@ fn phase_name(phase: CallPhase) -> &'static str {
 
 /// The JSON shape of `DialStackCallInfo`.
 pub fn call_info_json(info: &CallInfo) -> Value {
-    json!({
+    json_object!(
         "handle": info.handle.0,
-        "callId": info.call_id,
+        "callId": &info.call_id,
         "direction": match info.direction { Direction::Inbound => "inbound", Direction::Outbound => "outbound" },
         "state": phase_name(info.phase),
-        "remoteNumber": info.remote_number,
-        "remoteName": info.remote_name,
-        "localNumber": info.local_number,
+        "remoteNumber": &info.remote_number,
+        "remoteName": &info.remote_name,
+        "localNumber": &info.local_number,
         "heldBy": info.held_by.as_ref().map(|h| match h { HeldBy::Local => "local", _ => "remote" }),
         "muted": info.muted,
         "answeredAt": info.answered_at_ms,
@@ -156,32 +157,44 @@ pub fn call_info_json(info: &CallInfo) -> Value {
         "consultFor": info.consult_for.map(|h| h.0),
         "consultedBy": info.consulted_by.map(|h| h.0),
         "endReason": info.end_reason.as_ref().map(|r| r.as_str().to_owned()),
-    })
+    )
 }
 
 fn error_json(error: &PhoneError) -> Value {
-    json!({
+    json_object!(
         "code": error.code.as_str(),
-        "message": error.message,
+        "message": &error.message,
         "fatal": error.fatal,
-        "callId": error.call_id,
+        "callId": &error.call_id,
         "handle": error.call.map(|h| h.0),
-    })
+    )
+}
+
+/// A float as a JSON number, written by JavaScript's own `Number#toString` (so no Rust float
+/// formatting is linked into the bundle); non-finite values are `null`, as serde_json wrote them.
+fn number(x: f64) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    let text =
+        js_sys::Number::from(x).to_string_with_radix(10).ok().and_then(|t| t.as_string()).unwrap_or_default();
+    Value::number(&text).unwrap_or(Value::Null)
 }
 
 fn quality_json(call: CallHandle, call_id: Option<String>, q: &QualityReport) -> Value {
-    json!({
-        "handle": call.0, "callId": call_id, "jitterMs": q.jitter_ms, "packetLossPct": q.packet_loss_pct,
-        "rttMs": q.rtt_ms, "mos": q.mos, "oneWayAudio": q.one_way_audio,
-        "packetsReceived": q.packets_received, "totalAudioEnergy": q.total_audio_energy,
-    })
+    json_object!(
+        "handle": call.0, "callId": call_id, "jitterMs": number(q.jitter_ms),
+        "packetLossPct": number(q.packet_loss_pct), "rttMs": q.rtt_ms.map(number), "mos": number(q.mos),
+        "oneWayAudio": q.one_way_audio, "packetsReceived": q.packets_received,
+        "totalAudioEnergy": number(q.total_audio_energy),
+    )
 }
 
 fn device_json(device: &AudioDevice) -> Value {
-    json!({
-        "id": device.id, "label": device.label,
+    json_object!(
+        "id": &device.id, "label": &device.label,
         "kind": match device.kind { AudioDeviceKind::Input => "input", AudioDeviceKind::Output => "output" },
-    })
+    )
 }
 
 fn to_js(value: &Value) -> JsValue {
@@ -249,7 +262,10 @@ fn payloads(phone: &PhoneHandle, event: &DriverEvent) -> Vec<(&'static str, Payl
             }
         }
         DriverEvent::Phone(PhoneEvent::Authenticated { user_id, account_id }) => {
-            out.push(("connected", Payload::Json(json!({ "userId": user_id, "accountId": account_id }))));
+            out.push((
+                "connected",
+                Payload::Json(json_object!( "userId": user_id, "accountId": account_id )),
+            ));
         }
         DriverEvent::Phone(PhoneEvent::CallAdded(info)) => {
             out.push(("callAdded", Payload::Call(info.clone())));
@@ -270,10 +286,13 @@ fn payloads(phone: &PhoneHandle, event: &DriverEvent) -> Vec<(&'static str, Payl
         }
         DriverEvent::Phone(PhoneEvent::Error(error)) => out.push(("error", Payload::Json(error_json(error)))),
         DriverEvent::Phone(PhoneEvent::NetworkChanged) => {
-            out.push(("networkChanged", Payload::Json(json!({}))))
+            out.push(("networkChanged", Payload::Json(json_object!())))
         }
         DriverEvent::Phone(PhoneEvent::Presence(entries)) => {
-            out.push(("presence", Payload::Json(serde_json::to_value(entries).unwrap_or(Value::Null))));
+            out.push((
+                "presence",
+                Payload::Json(Value::Array(entries.iter().map(|entry| entry.to_json()).collect())),
+            ));
         }
         DriverEvent::Quality { call, report } => {
             let call_id = phone.call(*call).and_then(|c| c.call_id);
@@ -716,8 +735,11 @@ mod tests {
     fn reconnecting_status_carries_the_attempt() {
         assert_eq!(
             status_json(ConnectionStatus::Reconnecting { attempt: 3 }),
-            json!({"status":"reconnecting","attempt":3})
+            json_object!("status":"reconnecting","attempt":3)
         );
-        assert_eq!(status_json(ConnectionStatus::Connected), json!({"status":"connected","attempt":null}));
+        assert_eq!(
+            status_json(ConnectionStatus::Connected),
+            json_object!("status":"connected","attempt":Value::Null)
+        );
     }
 }

@@ -7,6 +7,9 @@ use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use ds_core::{CallHandle, MediaEvent, MediaRequest, PhoneErrorCode};
+use ds_protocol::json::Json;
+use ds_protocol::json_object;
+use ds_protocol::rest::IceServer;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
@@ -157,11 +160,11 @@ async fn open_microphone(device: Option<&str>) -> Result<MediaStream, MediaFailu
         "this browser offers no microphone access".to_owned(),
     ))?;
     let audio = match device {
-        Some(id) => serde_json::json!({ "deviceId": { "exact": id } }),
-        None => serde_json::json!(true),
+        Some(id) => json_object!( "deviceId": json_object!( "exact": id ) ),
+        None => Json::Bool(true),
     };
     let constraints: MediaStreamConstraints =
-        js_sys::JSON::parse(&serde_json::json!({ "audio": audio }).to_string())
+        js_sys::JSON::parse(&json_object!( "audio": audio ).to_string())
             .map_err(|e| (PhoneErrorCode::AudioDeviceUnavailable, js_text(&e)))?
             .unchecked_into();
     let promise = media_devices
@@ -570,9 +573,9 @@ impl Inner {
     }
 
     fn new_peer(self: &Rc<Self>, call: CallHandle) -> Result<RtcPeerConnection, MediaFailure> {
-        let servers = serde_json::to_value(&*self.ice_servers.borrow()).unwrap_or(serde_json::json!([]));
+        let servers = Json::Array(self.ice_servers.borrow().iter().map(IceServer::to_json).collect());
         let config: RtcConfiguration =
-            js_sys::JSON::parse(&serde_json::json!({ "iceServers": servers }).to_string())
+            js_sys::JSON::parse(&json_object!( "iceServers": servers ).to_string())
                 .map_err(|e| (PhoneErrorCode::CallFailed, js_text(&e)))?
                 .unchecked_into();
         let pc = RtcPeerConnection::new_with_configuration(&config)

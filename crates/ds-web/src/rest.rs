@@ -1,6 +1,7 @@
 //! REST calls through gloo-net.
 
 use ds_protocol::Health;
+use ds_protocol::json::Json;
 use gloo_net::http::Request;
 
 /// Why a REST call failed, in terms the UI can explain.
@@ -27,7 +28,9 @@ pub async fn fetch_health(api_base: &str) -> Result<Health, RestError> {
     if !response.ok() {
         return Err(RestError::Status { status: response.status() });
     }
-    response.json::<Health>().await.map_err(|e| RestError::BadBody(e.to_string()))
+    let text = response.text().await.map_err(|e| RestError::BadBody(e.to_string()))?;
+    let value = Json::parse(&text).map_err(|e| RestError::BadBody(e.to_string()))?;
+    Health::from_json(&value).map_err(RestError::BadBody)
 }
 
 /// What a REST error body says, whichever of the three shapes of protocol.md §9.2 it came in:
@@ -40,13 +43,13 @@ pub struct ErrorDetail {
 
 /// Reads a REST error body; `None` when it is not one of the known shapes.
 pub fn parse_error_body(body: &str) -> Option<ErrorDetail> {
-    let value: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
-    let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_owned);
+    let value = Json::parse(body.trim()).ok()?;
+    let text = |v: Option<&Json>| v.and_then(|v| v.as_str()).map(str::to_owned);
     match value.get("error") {
-        Some(serde_json::Value::String(message)) => {
+        Some(Json::String(message)) => {
             Some(ErrorDetail { message: message.clone(), code: text(value.get("code")) })
         }
-        Some(nested @ serde_json::Value::Object(_)) => Some(ErrorDetail {
+        Some(nested @ Json::Object(_)) => Some(ErrorDetail {
             message: text(nested.get("message")).unwrap_or_default(),
             code: text(nested.get("code")),
         }),

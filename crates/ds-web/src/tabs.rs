@@ -13,8 +13,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use ds_core::{CallHandle, CallInfo, CallPhase, Command, Direction};
+use ds_protocol::json::Json as Value;
+use ds_protocol::json_object;
 use ds_protocol::signalling::{EndReason, HeldBy, RejectReason};
-use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, MessageEvent};
@@ -42,7 +43,7 @@ pub fn command_to_json(command: &Command) -> Option<Value> {
         Command::Dial { destination } => ("dial", None, Some(destination.clone())),
         _ => return None,
     };
-    Some(json!({ "type": "command", "action": action, "handle": handle.map(|h| h.0), "arg": arg }))
+    Some(json_object!( "type": "command", "action": action, "handle": handle.map(|h| h.0), "arg": arg ))
 }
 
 /// The leader's reading of a follower's command message.
@@ -168,7 +169,7 @@ impl TabCoordinator {
             let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
                 let Some(this) = weak.upgrade() else { return };
                 let Some(text) = event.data().as_string() else { return };
-                let Ok(message) = serde_json::from_str::<Value>(&text) else { return };
+                let Ok(message) = Value::parse(&text) else { return };
                 this.receive(&message, &notify);
             });
             channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -182,7 +183,7 @@ impl TabCoordinator {
             }
         });
         this.request_leadership(&name, notify);
-        this.post(&json!({ "type": "hello" }));
+        this.post(&json_object!( "type": "hello" ));
         Ok(this)
     }
 
@@ -214,11 +215,11 @@ impl TabCoordinator {
         active: Option<CallHandle>,
     ) {
         if let Some((name, payload)) = event {
-            self.post(&json!({ "type": "event", "name": name, "payload": payload,
-                "status": status, "calls": calls, "active": active.map(|h| h.0) }));
+            self.post(&json_object!( "type": "event", "name": name, "payload": payload,
+                "status": status, "calls": calls, "active": active.map(|h| h.0) ));
         } else {
             self.post(
-                &json!({ "type": "state", "status": status, "calls": calls, "active": active.map(|h| h.0) }),
+                &json_object!( "type": "state", "status": status, "calls": calls, "active": active.map(|h| h.0) ),
             );
         }
     }

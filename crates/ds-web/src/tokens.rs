@@ -1,6 +1,7 @@
 //! Where tokens come from: the host application supplies a provider (a JS function returning a
 //! Promise of a token, a URL answering with one, or a fixed string for tests and demos).
 
+use ds_protocol::json::Json;
 use gloo_net::http::Request;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -114,12 +115,15 @@ pub fn parse_token_body(body: &str) -> Option<String> {
         return None;
     }
     if trimmed.starts_with('{') {
-        let value: serde_json::Value = serde_json::from_str(trimmed).ok()?;
+        let value = Json::parse(trimmed).ok()?;
         let token = value.get("token").or_else(|| value.get("client_secret"))?.as_str()?.trim();
         return (!token.is_empty()).then(|| token.to_owned());
     }
     if trimmed.starts_with('"') {
-        return serde_json::from_str::<String>(trimmed).ok().filter(|t| !t.is_empty());
+        return match Json::parse(trimmed) {
+            Ok(Json::String(token)) if !token.is_empty() => Some(token),
+            _ => None,
+        };
     }
     Some(trimmed.to_owned())
 }
