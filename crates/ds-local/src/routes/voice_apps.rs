@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::{QueryBuilder, Sqlite};
 
+use super::webhook_endpoints::validate_url;
 use super::{Access, ApiRoute, route};
 use crate::AppState;
 use crate::auth::{AccountScope, Caller};
@@ -71,14 +72,6 @@ impl VoiceAppRow {
 const COLUMNS: &str = "id, name, url, status, secret, created_at, updated_at";
 
 /// `https://` on the platform; ds-local also takes `http://` (rest.md §14.2).
-fn validate_url(url: &str) -> Result<(), ApiError> {
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
-    if !rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')) || url.len() > 2048 {
-        return Err(ApiError::invalid_field("url", "must be an http(s) URL"));
-    }
-    Ok(())
-}
-
 fn required_text(body: &Value, field: &str) -> Result<String, ApiError> {
     match body.get(field).and_then(Value::as_str).map(str::trim) {
         Some(text) if !text.is_empty() => Ok(text.to_owned()),

@@ -28,7 +28,9 @@ async fn owner(state: &AppState, caller: &Caller) -> Result<(Option<String>, boo
     }
 }
 
-fn validate_url(url: &str) -> Result<(), ApiError> {
+/// A callback URL ds-local will call (webhook endpoints, voice apps): absolute http(s) with a
+/// host, at most 2,048 bytes.
+pub(crate) fn validate_url(url: &str) -> Result<(), ApiError> {
     let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
     if !rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/')) || url.len() > 2048 {
         return Err(ApiError::invalid_field("url", "must be an http(s) URL"));
