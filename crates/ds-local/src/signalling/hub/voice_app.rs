@@ -256,9 +256,18 @@ impl Actor {
                 let digits: String = routed.digits.iter().collect();
                 // A softphone caller's own leg is what the app hears; else the simulated caller.
                 let softphone = routed.caller.clone();
-                let leg = softphone.as_ref().and_then(|caller| self.calls.get(caller)?.media);
+                let call = softphone.as_ref().and_then(|caller| self.calls.get(caller));
+                let (leg, held) =
+                    (call.and_then(|call| call.media), call.is_some_and(|call| call.held_local));
                 let feed = match leg {
-                    Some(leg) => CallerFeed::Leg { media: self.media.clone(), leg },
+                    Some(leg) => {
+                        // The leg plays what the app says (silence until it speaks); a held
+                        // caller gets it on resume (`apply_media`).
+                        if !held && let Err(error) = self.media.set_source(leg, Source::Stream).await {
+                            tracing::debug!(%leg, %error, "the caller's leg cannot play the voice app");
+                        }
+                        CallerFeed::Leg { media: self.media.clone(), leg }
+                    }
                     None => CallerFeed::Simulated(caller_audio(&digits)),
                 };
                 let (stop, keys) = self.open_media_socket(call_id, &url, &app_id, feed);
@@ -413,13 +422,10 @@ enum CallerFeed {
 const MULAW_SILENCE: u8 = 0xFF;
 
 impl CallerFeed {
-    /// Starts the caller side: a softphone leg plays the app's stream and is tapped. `None`
-    /// when there is nothing to listen to (the simulated caller, or a leg that is gone).
+    /// Starts listening to a softphone caller: the tap of its leg. `None` when there is
+    /// nothing to listen to (the simulated caller, or a leg that is gone).
     async fn start(&self) -> Option<AudioTap> {
         let CallerFeed::Leg { media, leg } = self else { return None };
-        if let Err(error) = media.set_source(*leg, Source::Stream).await {
-            tracing::debug!(%leg, %error, "the caller's leg cannot play the voice app");
-        }
         media.tap_audio(*leg).await.ok()
     }
 
