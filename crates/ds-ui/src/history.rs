@@ -274,10 +274,12 @@ pub fn CallHistory(
         let total = rows.with(Vec::len);
         visible_window(scroll_top.get(), viewport.get(), ROW_HEIGHT, total, OVERSCAN)
     });
-    let top_spacer = move || format!("{}px", window.get().0 as f64 * ROW_HEIGHT);
+    // Integer pixels (the row height is whole): formatting an f64 here was the bundle's last use
+    // of float `Display` (docs/benchmarks.md, "Size work").
+    let top_spacer = move || format!("{}px", window.get().0 * ROW_HEIGHT as usize);
     let bottom_spacer = move || {
         let total = rows.with(Vec::len);
-        format!("{}px", (total - window.get().1) as f64 * ROW_HEIGHT)
+        format!("{}px", (total - window.get().1) * ROW_HEIGHT as usize)
     };
 
     let visible_rows = move || {
