@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use ds_core::view_model::ConnectionStatus;
-use ds_core::{CallHandle, CallInfo, CallPhase, Command, Direction, PhoneError, PhoneEvent};
+use ds_core::{CallHandle, CallInfo, CallPhase, Command, Direction, PhoneError, PhoneErrorCode, PhoneEvent};
 use ds_protocol::json::Json as Value;
 use ds_protocol::json_object;
 use ds_protocol::signalling::{HeldBy, RejectReason};
@@ -18,6 +18,10 @@ use crate::media::{AudioDevice, AudioDeviceKind};
 use crate::quality::QualityReport;
 use crate::tabs::{TabCoordinator, TabNotice};
 use crate::tokens::TokenProvider;
+
+// The E911 methods and event (`emergencyAddresses()`, `useEmergencyAddress()`…) in their own file.
+#[path = "js_api_emergency.rs"]
+mod e911;
 
 /// Joins this user's tab group (the user comes from a token's `sub`) and wires its notices.
 async fn join_tabs(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTabs) -> Result<(), JsValue> {
@@ -34,7 +38,7 @@ async fn join_tabs(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTa
                 let _ = phone.connect().await;
             });
         }
-        TabNotice::Command(command) => for_phone.command(command),
+        TabNotice::Command(command) => e911::run_tab_command(&for_phone, command),
         TabNotice::Hello => {
             if let Some(tabs) = shared.borrow().clone() {
                 publish_state(&for_phone, &tabs, None);
@@ -284,7 +288,12 @@ fn payloads(phone: &PhoneHandle, event: &DriverEvent) -> Vec<(&'static str, Payl
                 handle.and_then(|h| phone.call(h)).map_or(Payload::Json(Value::Null), Payload::Call);
             out.push(("activeCall", payload));
         }
-        DriverEvent::Phone(PhoneEvent::Error(error)) => out.push(("error", Payload::Json(error_json(error)))),
+        DriverEvent::Phone(PhoneEvent::Error(error)) => {
+            out.push(("error", Payload::Json(error_json(error))));
+            if error.code == PhoneErrorCode::EmergencyAddressRequired {
+                out.push(("emergencyAddressRequired", Payload::Json(error_json(error))));
+            }
+        }
         DriverEvent::Phone(PhoneEvent::NetworkChanged) => {
             out.push(("networkChanged", Payload::Json(json_object!())))
         }
@@ -309,6 +318,9 @@ type SharedTabs = Rc<RefCell<Option<Rc<TabCoordinator>>>>;
 
 fn forward(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTabs, event: &DriverEvent) {
     let leader = tabs.borrow().clone().filter(|t| t.is_leader());
+    if let DriverEvent::Phone(PhoneEvent::Error(error)) = event {
+        e911::forget_refused(phone, error);
+    }
     for (name, payload) in payloads(phone, event) {
         let js = match &payload {
             Payload::Call(info) => JsValue::from(Call::new(phone.clone(), info.clone(), None)),

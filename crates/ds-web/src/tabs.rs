@@ -5,7 +5,8 @@
 //! waiting tab becomes leader and connects.
 //!
 //! Messages on the channel are JSON strings:
-//! - follower → leader: `{"type":"hello"}`, `{"type":"command","action","handle","arg"}`;
+//! - follower → leader: `{"type":"hello"}`, `{"type":"command","action","handle","arg"}` (call
+//!   commands, `dial`, and `emergency` with the chosen E911 address id);
 //! - leader → followers: `{"type":"state","status","calls","active"}` and
 //!   `{"type":"event","name","call"?, "payload"?}` followed by a state message.
 
@@ -41,6 +42,8 @@ pub fn command_to_json(command: &Command) -> Option<Value> {
         Command::CompleteTransfer { call } => ("complete", Some(call), None),
         Command::CancelTransfer { call } => ("cancel", Some(call), None),
         Command::Dial { destination } => ("dial", None, Some(destination.clone())),
+        // The E911 choice of a follower (`useEmergencyAddress`); `arg` null forgets it.
+        Command::SetEmergencyAddress { id } => ("emergency", None, id.clone()),
         _ => return None,
     };
     Some(json_object!( "type": "command", "action": action, "handle": handle.map(|h| h.0), "arg": arg ))
@@ -67,6 +70,7 @@ pub fn command_from_json(message: &Value) -> Option<Command> {
         "complete" => Command::CompleteTransfer { call: call? },
         "cancel" => Command::CancelTransfer { call: call? },
         "dial" => Command::Dial { destination: arg? },
+        "emergency" => Command::SetEmergencyAddress { id: arg },
         _ => return None,
     })
 }
@@ -131,6 +135,7 @@ type LockCallback = Closure<dyn FnMut(JsValue) -> js_sys::Promise>;
 
 /// One tab's end of the election and the channel.
 pub struct TabCoordinator {
+    user_id: String,
     channel: BroadcastChannel,
     leader: Cell<bool>,
     mirror: RefCell<Mirror>,
@@ -174,6 +179,7 @@ impl TabCoordinator {
             });
             channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             TabCoordinator {
+                user_id: user_id.to_owned(),
                 channel,
                 leader: Cell::new(false),
                 mirror: RefCell::new(Mirror::default()),
@@ -189,6 +195,11 @@ impl TabCoordinator {
 
     pub fn is_leader(&self) -> bool {
         self.leader.get()
+    }
+
+    /// The user whose tabs these are.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
     }
 
     pub fn mirror(&self) -> Mirror {
@@ -294,6 +305,8 @@ mod tests {
             Command::SendDtmf { call: CallHandle(1), digits: "12#".into() },
             Command::ConsultTransfer { call: CallHandle(2), destination: "102".into() },
             Command::Dial { destination: "+15005550001".into() },
+            Command::SetEmergencyAddress { id: Some("emerg_1".into()) },
+            Command::SetEmergencyAddress { id: None },
         ];
         for command in commands {
             let message = command_to_json(&command).expect("call commands travel");
