@@ -6,8 +6,8 @@
 use std::rc::Rc;
 
 use ds_core::view_model::embeds::{
-    HistoryFilter, RowKind, call_back_number, event_changes_history, history_path, merge_fresh_page,
-    row_kind, row_party, visible_window, without_excluded,
+    HistoryFilter, RowKind, call_back_number, event_changes_history, history_paths, merge_rows, row_kind,
+    row_party, visible_window, without_excluded,
 };
 use ds_core::view_model::format_for_display;
 use ds_protocol::json::Json;
@@ -139,7 +139,8 @@ pub fn CallHistory(
     let on_call_back = StoredValue::new_local(on_call_back);
     let on_error = StoredValue::new_local(on_error);
     let rows = RwSignal::new(Vec::<CallLog>::new());
-    let next_page = RwSignal::new(None::<String>);
+    // The `next_page_url`s still to follow: one per query (a history by number is two).
+    let next_pages = RwSignal::new(Vec::<String>::new());
     let phase = RwSignal::new(Phase::Loading);
     let loading_more = RwSignal::new(false);
     let scroll_top = RwSignal::new(0.0f64);
@@ -157,22 +158,28 @@ pub fn CallHistory(
     };
 
     let load_first = move || {
-        let path = history_path(&filter.get_untracked());
+        let paths = history_paths(&filter.get_untracked());
         generation.update_value(|g| *g += 1);
         let mine = generation.get_value();
         phase.set(Phase::Loading);
         rows.set(Vec::new());
-        next_page.set(None);
+        next_pages.set(Vec::new());
         let link = link.get_value();
         leptos::task::spawn_local(async move {
-            let reply = link.get(&path).await.and_then(|v| parse_page(v).map_err(LinkError::Api));
+            let reply = fetch_pages(&link, paths).await;
             if generation.try_get_value() != Some(mine) {
                 return;
             }
             match reply {
-                Ok(page) => {
-                    rows.set(without_excluded(page.data, &filter.get_untracked()));
-                    next_page.set(page.next_page_url);
+                Ok(pages) => {
+                    let mut first = Vec::new();
+                    let mut next = Vec::new();
+                    for page in pages {
+                        merge_rows(&mut first, without_excluded(page.data, &filter.get_untracked()));
+                        next.extend(page.next_page_url);
+                    }
+                    rows.set(first);
+                    next_pages.set(next);
                     phase.set(Phase::Ready);
                 }
                 Err(error) => fail(error),
@@ -185,16 +192,17 @@ pub fn CallHistory(
         if phase.get_untracked() != Phase::Ready {
             return;
         }
-        let path = history_path(&filter.get_untracked());
+        let paths = history_paths(&filter.get_untracked());
         let mine = generation.get_value();
         let link = link.get_value();
         leptos::task::spawn_local(async move {
-            if let Ok(page) = link.get(&path).await.and_then(|v| parse_page(v).map_err(LinkError::Api))
+            if let Ok(pages) = fetch_pages(&link, paths).await
                 && generation.try_get_value() == Some(mine)
             {
-                let fresh = without_excluded(page.data, &filter.get_untracked());
                 rows.update(|rows| {
-                    merge_fresh_page(rows, fresh);
+                    for page in pages {
+                        merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
+                    }
                 });
                 now.set(format::now_ms());
             }
@@ -202,30 +210,29 @@ pub fn CallHistory(
     };
 
     let load_more = move || {
-        let Some(path) = next_page.get_untracked() else { return };
-        if loading_more.get_untracked() {
+        let paths = next_pages.get_untracked();
+        if paths.is_empty() || loading_more.get_untracked() {
             return;
         }
         loading_more.set(true);
         let mine = generation.get_value();
         let link = link.get_value();
         leptos::task::spawn_local(async move {
-            let reply = link.get(&path).await.and_then(|v| parse_page(v).map_err(LinkError::Api));
+            let reply = fetch_pages(&link, paths).await;
             if generation.try_get_value() != Some(mine) {
                 return;
             }
             loading_more.set(false);
             match reply {
-                Ok(page) => {
-                    let more = without_excluded(page.data, &filter.get_untracked());
+                Ok(pages) => {
+                    let mut next = Vec::new();
                     rows.update(|rows| {
-                        for call in more {
-                            if !rows.iter().any(|r| r.id == call.id) {
-                                rows.push(call);
-                            }
+                        for page in pages {
+                            merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
+                            next.extend(page.next_page_url);
                         }
                     });
-                    next_page.set(page.next_page_url);
+                    next_pages.set(next);
                 }
                 Err(error) => fail(error),
             }
@@ -341,7 +348,7 @@ pub fn CallHistory(
                 {visible_rows}
                 <div class="ds-spacer" aria-hidden="true" style:height=bottom_spacer></div>
             </div>
-            <Show when=move || phase.get() == Phase::Ready && next_page.with(Option::is_some)>
+            <Show when=move || phase.get() == Phase::Ready && !next_pages.with(Vec::is_empty)>
                 <button
                     type="button"
                     class="ds-button ds-load-more"
@@ -356,6 +363,19 @@ pub fn CallHistory(
             </Show>
         </section>
     }
+}
+
+/// One page of each path, in order; the first failure stops and is returned.
+async fn fetch_pages(
+    link: &AccountLink,
+    paths: Vec<String>,
+) -> Result<Vec<ListEnvelope<CallLog>>, LinkError> {
+    let mut pages = Vec::with_capacity(paths.len());
+    for path in paths {
+        let value = link.get(&path).await?;
+        pages.push(parse_page(value).map_err(LinkError::Api)?);
+    }
+    Ok(pages)
 }
 
 fn parse_page(value: Json) -> Result<ListEnvelope<CallLog>, ds_web::ApiError> {

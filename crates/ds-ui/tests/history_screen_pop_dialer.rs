@@ -197,6 +197,38 @@ async fn history_is_empty_for_an_unused_number_then_shows_a_new_call_live_as_mis
 }
 
 #[wasm_bindgen_test]
+async fn a_history_by_number_lists_the_calls_from_it_and_to_it_newest_first() {
+    let (user, account) = tester().await;
+    let number = unique_number();
+    let from_it = ring(&user, &account, &number, "FROM IT").await;
+    // ds-local simulates inbound test calls only: one placed *to* the number stands for a call
+    // the user made to it (the platform keeps both sides on the call log either way).
+    let body = serde_json::json!({
+        "user": user, "from_number": unique_number(), "from_name": "TO IT", "to_number": number,
+        "scenario": { "outcome": "no-answer", "ring_seconds": 2 }
+    });
+    let to_it = platform_post("/v1/test_helpers/calls", Some(&account), &body).await["id"]
+        .as_str()
+        .expect("a call id")
+        .to_owned();
+    let link = linked(&account).await;
+    let parent = container();
+    let filter = HistoryFilter { phone_number: Some(number), limit: 20, ..Default::default() };
+    let _mount = leptos::mount::mount_to(parent.clone(), move || {
+        view! { <CallHistory link=link filter=Signal::stored(filter) locale=Signal::stored(Locale::En) /> }
+    });
+    wait_for("both calls", 10_000.0, || count(&parent, "[part=history-row]") == 2).await;
+    let ids: Vec<String> = (0..2)
+        .map(|i| {
+            let row: web_sys::Element =
+                parent.query_selector_all("[part=history-row]").unwrap().item(i).unwrap().unchecked_into();
+            row.get_attribute("data-call-id").unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(ids, [to_it, from_it], "newest first, each once");
+}
+
+#[wasm_bindgen_test]
 async fn history_pages_with_load_more_and_renders_only_the_visible_window() {
     let (user, account) = tester().await;
     let number = unique_number();

@@ -20,7 +20,7 @@ pub fn parse_limit(text: Option<&str>, default: u32, max: u32) -> u32 {
 /// What a call history shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
-    /// Only calls from this number (the caller: the screen-pop use).
+    /// Only calls with this number, from it or to it (the screen pop: the caller).
     pub phone_number: Option<String>,
     pub direction: Option<CallDirection>,
     /// Only inbound calls nobody answered.
@@ -40,27 +40,34 @@ pub fn without_excluded(mut rows: Vec<CallLog>, filter: &HistoryFilter) -> Vec<C
     rows
 }
 
-/// The first-page path of `GET /v1/calls` for `filter` (protocol.md §11.5). Later pages follow
-/// the envelope's `next_page_url` verbatim.
+/// The first-page paths of `GET /v1/calls` for `filter` (protocol.md §11.5). Later pages follow
+/// each envelope's `next_page_url` verbatim.
 ///
-/// `phone_number` maps to `from_number` (the platform has no "from or to" filter); `missed` maps
-/// to inbound calls with status `no-answer`.
-pub fn history_path(filter: &HistoryFilter) -> String {
-    let mut path = String::from("/v1/calls?limit=");
-    path.push_str(&filter.limit.clamp(1, MAX_HISTORY_LIMIT).to_string());
-    if let Some(number) = filter.phone_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        path.push_str("&from_number=");
-        path.push_str(&percent_encode(number));
-    }
+/// The platform has no "from or to" filter, so a history by number is two queries, by
+/// `from_number` and by `to_number`, merged by id (protocol.md §14) — unless the direction says
+/// which side the number is on: inbound (and `missed`) calls come *from* it, outbound ones go *to*
+/// it. `missed` maps to inbound calls with status `no-answer`.
+pub fn history_paths(filter: &HistoryFilter) -> Vec<String> {
     let direction = if filter.missed { Some(CallDirection::Inbound) } else { filter.direction };
+    let mut base = String::from("/v1/calls?limit=");
+    base.push_str(&filter.limit.clamp(1, MAX_HISTORY_LIMIT).to_string());
     if let Some(direction) = direction {
-        path.push_str("&direction=");
-        path.push_str(direction.as_str());
+        base.push_str("&direction=");
+        base.push_str(direction.as_str());
     }
     if filter.missed {
-        path.push_str("&status=no-answer");
+        base.push_str("&status=no-answer");
     }
-    path
+    let Some(number) = filter.phone_number.as_deref().map(str::trim).filter(|n| !n.is_empty()) else {
+        return vec![base];
+    };
+    let number = percent_encode(number);
+    let sides: &[&str] = match direction {
+        Some(CallDirection::Inbound) => &["from_number"],
+        Some(CallDirection::Outbound) => &["to_number"],
+        _ => &["from_number", "to_number"],
+    };
+    sides.iter().map(|side| format!("{base}&{side}={number}")).collect()
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986), so `+` survives as `%2B`.
@@ -130,22 +137,23 @@ pub fn row_party(call: &CallLog) -> (Option<&str>, &str) {
     }
 }
 
-/// Merges a freshly fetched first page into the shown rows (newest first): rows with a known id
-/// are replaced in place (a live call got its final status), unknown ones go on top in the
-/// fresh page's order. Returns how many rows were new.
-pub fn merge_fresh_page(rows: &mut Vec<CallLog>, fresh: Vec<CallLog>) -> usize {
-    let mut new_rows = Vec::new();
-    for call in fresh {
+/// Merges a fetched page (a first page refetched live, a next page, or the other query of a
+/// history by number) into the shown rows: rows with a known id are replaced in place (a live
+/// call got its final status), unknown ones are added, and the list stays newest first by
+/// `started_at` (ISO 8601 in UTC, so text order is time order). Returns
+/// how many rows were new. Ties (same second) go by id, descending, as the list endpoint sorts.
+pub fn merge_rows(rows: &mut Vec<CallLog>, page: Vec<CallLog>) -> usize {
+    let mut added = 0;
+    for call in page {
         match rows.iter_mut().find(|row| row.id == call.id) {
             Some(row) => *row = call,
-            None => new_rows.push(call),
+            None => {
+                rows.push(call);
+                added += 1;
+            }
         }
     }
-    let added = new_rows.len();
-    if added > 0 {
-        new_rows.append(rows);
-        *rows = new_rows;
-    }
+    rows.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.id.cmp(&a.id)));
     added
 }
 
@@ -310,27 +318,51 @@ mod tests {
     }
 
     #[test]
-    fn history_filters_become_the_calls_query() {
+    fn history_filters_become_the_calls_queries() {
         let all = HistoryFilter { limit: 20, ..Default::default() };
-        assert_eq!(history_path(&all), "/v1/calls?limit=20");
+        assert_eq!(history_paths(&all), ["/v1/calls?limit=20"]);
         let by_number = HistoryFilter { phone_number: Some("+16195550177".into()), limit: 5, ..all.clone() };
-        assert_eq!(history_path(&by_number), "/v1/calls?limit=5&from_number=%2B16195550177");
+        assert_eq!(
+            history_paths(&by_number),
+            ["/v1/calls?limit=5&from_number=%2B16195550177", "/v1/calls?limit=5&to_number=%2B16195550177"]
+        );
         let missed = HistoryFilter {
             missed: true,
             direction: Some(CallDirection::Outbound),
             limit: 20,
             ..all.clone()
         };
-        assert_eq!(history_path(&missed), "/v1/calls?limit=20&direction=inbound&status=no-answer");
-        let outbound = HistoryFilter { direction: Some(CallDirection::Outbound), ..all };
-        assert_eq!(history_path(&outbound), "/v1/calls?limit=20&direction=outbound");
+        assert_eq!(history_paths(&missed), ["/v1/calls?limit=20&direction=inbound&status=no-answer"]);
+        let outbound = HistoryFilter { direction: Some(CallDirection::Outbound), ..all.clone() };
+        assert_eq!(history_paths(&outbound), ["/v1/calls?limit=20&direction=outbound"]);
+    }
+
+    #[test]
+    fn a_number_with_a_direction_is_looked_up_on_that_side_only() {
+        let number = Some("+16195550177".to_owned());
+        let missed =
+            HistoryFilter { phone_number: number.clone(), missed: true, limit: 5, ..Default::default() };
+        assert_eq!(
+            history_paths(&missed),
+            ["/v1/calls?limit=5&direction=inbound&status=no-answer&from_number=%2B16195550177"]
+        );
+        let outbound = HistoryFilter {
+            phone_number: number,
+            direction: Some(CallDirection::Outbound),
+            limit: 5,
+            ..Default::default()
+        };
+        assert_eq!(
+            history_paths(&outbound),
+            ["/v1/calls?limit=5&direction=outbound&to_number=%2B16195550177"]
+        );
     }
 
     #[test]
     fn the_excluded_call_is_dropped_from_every_page_and_the_query_is_unchanged() {
         let filter =
             HistoryFilter { limit: 5, exclude_call_id: Some("ringing".into()), ..Default::default() };
-        assert_eq!(history_path(&filter), "/v1/calls?limit=5");
+        assert_eq!(history_paths(&filter), ["/v1/calls?limit=5"]);
         let page = vec![
             call("ringing", CallDirection::Inbound, None),
             call("yesterday", CallDirection::Inbound, Some(CallStatus::Completed)),
@@ -368,17 +400,42 @@ mod tests {
         assert_eq!(call_back_number(&from_browser), None);
     }
 
+    fn call_at(id: &str, started_at: &str, status: Option<CallStatus>) -> CallLog {
+        CallLog { started_at: started_at.into(), ..call(id, CallDirection::Inbound, status) }
+    }
+
     #[test]
     fn a_fresh_page_replaces_known_rows_and_puts_new_ones_on_top() {
-        let mut rows = vec![call("b", CallDirection::Inbound, None), call("a", CallDirection::Inbound, None)];
+        let mut rows =
+            vec![call_at("b", "2026-09-01T14:00:02Z", None), call_at("a", "2026-09-01T14:00:01Z", None)];
         let fresh = vec![
-            call("c", CallDirection::Inbound, None),
-            call("b", CallDirection::Inbound, Some(CallStatus::Completed)),
+            call_at("c", "2026-09-01T14:00:03Z", None),
+            call_at("b", "2026-09-01T14:00:02Z", Some(CallStatus::Completed)),
         ];
-        assert_eq!(merge_fresh_page(&mut rows, fresh), 1);
+        assert_eq!(merge_rows(&mut rows, fresh), 1);
         let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids, ["c", "b", "a"]);
         assert_eq!(rows[1].status, Some(CallStatus::Completed));
+    }
+
+    #[test]
+    fn the_from_and_to_queries_of_a_number_interleave_newest_first_without_duplicates() {
+        let mut rows = vec![
+            call_at("in-3", "2026-09-03T09:00:00Z", None),
+            call_at("in-1", "2026-09-01T09:00:00Z", None),
+        ];
+        let outbound = vec![
+            call_at("out-4", "2026-09-04T09:00:00Z", None),
+            call_at("out-2", "2026-09-02T09:00:00Z", None),
+            call_at("in-1", "2026-09-01T09:00:00Z", None),
+        ];
+        assert_eq!(merge_rows(&mut rows, outbound), 2);
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["out-4", "in-3", "out-2", "in-1"]);
+        // Two calls in the same second: the later id first, wherever each came from.
+        merge_rows(&mut rows, vec![call_at("x-1", "2026-09-04T09:00:00Z", None)]);
+        assert_eq!(rows[0].id, "x-1");
+        assert_eq!(rows[1].id, "out-4");
     }
 
     #[test]
