@@ -20,9 +20,10 @@ mod reference;
 /// (for features in flight), rounded up to 5 KB. History and the measurements behind each step:
 /// docs/benchmarks.md, "Size work". 180 KB before the components landed; 285 KB at 280.0 KB;
 /// 275 KB at 269.2 KB (hand-written signalling codec); 270 KB at 263.8 KB (call-log page reader);
-/// back to 285 KB at 280.2 KB once the E911 address form landed (+16 KB brotli); 260 KB at
-/// 255.3 KB (no serde_json in the wasm, no float formatting).
-pub const EMBED_BUDGET_BROTLI: u64 = 260_000;
+/// back to 285 KB at 280.2 KB once the E911 address form landed (+16 KB brotli); 270 KB at
+/// 262.6 KB (no serde_json in the wasm, no float formatting: 255.3 KB, then the JS API's E911
+/// calls and history by number landed, +7.2 KB).
+pub const EMBED_BUDGET_BROTLI: u64 = 270_000;
 
 /// The budget in force: `DS_EMBED_BUDGET` (bytes) when set, else [`EMBED_BUDGET_BROTLI`].
 pub fn embed_budget() -> u64 {
