@@ -31,9 +31,18 @@ test('the hosted page signs in through a token URL and hears the echo number', a
   await softphone.getByRole('button', { name: /^Call quality: (Good|Fair|Poor)$/ }).click({ timeout: 15_000 });
   await expect(softphone.getByRole('definition').filter({ hasText: 'yes' })).toBeVisible({ timeout: 15_000 });
 
+  // The user's history (a user token: no account event stream) follows the phone's own calls:
+  // the call is listed live while it lasts, then with its outcome, without a reload.
+  const history = page.getByRole('list', { name: 'Call history' });
+  const newest = history.getByRole('listitem').first();
+  await expect(newest.getByRole('img', { name: 'Call in progress' })).toBeVisible({ timeout: 10_000 });
+  await expect(newest).toContainText('(500) 555-0001');
+
   await current.getByRole('button', { name: 'Hang up' }).click();
   await expect(softphone.getByText('Call ended')).toBeVisible({ timeout: 10_000 });
   await expect(softphone.getByRole('button', { name: 'Call', exact: true })).toBeVisible();
+  await expect(newest.getByRole('img', { name: 'Outgoing call' })).toBeVisible({ timeout: 10_000 });
+  await expect(newest).toContainText('(500) 555-0001');
   expect(errors).toEqual([]);
 });
 

@@ -4,8 +4,10 @@
 use std::rc::Rc;
 
 use ds_core::view_model::embeds::HistoryFilter;
+use ds_core::{CallPhase, PhoneEvent};
+use ds_protocol::json::Json;
 use ds_ui::i18n::Locale;
-use ds_web::{PhoneHandle, PhoneOptions, TokenProvider};
+use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, StreamEvent, StreamNotice, TokenProvider};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -117,6 +119,20 @@ fn SignIn(
 }
 
 /// The page: the sign-in form until a credential is chosen, then the softphone.
+/// The account event a change of the phone's calls stands for, as far as the user's history is
+/// concerned: a call appeared, was answered (its live row; the server may not have logged it yet
+/// when the call was only added) or ended (its final status).
+fn history_event_of(event: &DriverEvent) -> Option<&'static str> {
+    match event {
+        DriverEvent::Phone(PhoneEvent::CallAdded(_)) => Some("call.initiated"),
+        DriverEvent::Phone(PhoneEvent::CallUpdated(info)) if info.phase == CallPhase::Active => {
+            Some("call.answered")
+        }
+        DriverEvent::Phone(PhoneEvent::CallRemoved(_)) => Some("call.end"),
+        _ => None,
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     let api_base = ds_web::page_origin().unwrap_or_default();
@@ -140,9 +156,22 @@ pub fn App() -> impl IntoView {
                 let _ = connecting.connect().await;
             });
             phone.set_value(Some(handle.clone()));
-            // The user's own calls (a user token lists only them); "call back" dials here.
+            // The user's own calls (a user token lists only them); "call back" dials here. A user
+            // token has no account event stream, so the phone's own call events keep the list live.
             let link =
-                ds_ui::AccountLink::new(&api_base, Some(ds_web::AccountSession::new(credential.provider())));
+                ds_ui::AccountLink::for_user(&api_base, ds_web::AccountSession::new(credential.provider()));
+            let live = link.clone();
+            let phone_events = handle.subscribe(move |event| {
+                if let Some(name) = history_event_of(event) {
+                    live.dispatch(&StreamNotice::Event(StreamEvent {
+                        name: name.to_owned(),
+                        id: None,
+                        data: Json::Null,
+                    }));
+                }
+            });
+            // Owned by this view: dropped (unsubscribed) when the user signs out.
+            let _keep = StoredValue::new_local(phone_events);
             let dialer = handle.clone();
             let call_back: ds_ui::history::CallBackHandler = Rc::new(move |number, _call_id| {
                 dialer.dial(number);

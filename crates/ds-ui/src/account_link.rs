@@ -20,6 +20,9 @@ pub struct AccountLink {
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_id: Cell<u64>,
     stream: RefCell<Option<AccountEventStream>>,
+    /// Whether subscribing opens `/v1/events`. A user token cannot (the stream is for account
+    /// sessions, protocol.md §12): its owner feeds live notices through [`AccountLink::dispatch`].
+    opens_stream: bool,
 }
 
 impl std::fmt::Debug for AccountLink {
@@ -63,12 +66,24 @@ impl Drop for LinkSubscription {
 impl AccountLink {
     /// A link to `api_base` with `session`, or a link that only reports the missing credential.
     pub fn new(api_base: &str, session: Option<Rc<AccountSession>>) -> Rc<AccountLink> {
+        Self::build(api_base, session, true)
+    }
+
+    /// A link holding a *user* token: REST only (a user token lists its own calls), no event
+    /// stream; live updates come from whoever calls [`AccountLink::dispatch`] (the hosted page
+    /// forwards its phone's call events).
+    pub fn for_user(api_base: &str, session: Rc<AccountSession>) -> Rc<AccountLink> {
+        Self::build(api_base, Some(session), false)
+    }
+
+    fn build(api_base: &str, session: Option<Rc<AccountSession>>, opens_stream: bool) -> Rc<AccountLink> {
         Rc::new(AccountLink {
             api_base: api_base.trim_end_matches('/').to_owned(),
             session,
             listeners: RefCell::new(Vec::new()),
             next_id: Cell::new(1),
             stream: RefCell::new(None),
+            opens_stream,
         })
     }
 
@@ -98,7 +113,8 @@ impl AccountLink {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         self.listeners.borrow_mut().push((id, Rc::new(listener)));
-        if self.stream.borrow().is_none()
+        if self.opens_stream
+            && self.stream.borrow().is_none()
             && let Some(session) = self.session.clone()
         {
             let weak = Rc::downgrade(self);
