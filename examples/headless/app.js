@@ -85,7 +85,11 @@ function makePhone(userId) {
     multiTab: params.has('multitab'),
     tokenProvider: async () => (await platform('/v1/user_sessions', { method: 'POST', body: JSON.stringify({ user: userId }) })).client_secret,
   });
-  for (const name of ['status', 'connected', 'disconnected', 'incoming', 'callAdded', 'callUpdated', 'callEnded', 'error', 'devices', 'leader']) {
+  // E911: `networkChanged` (the address is bound elsewhere) and `emergencyAddressRequired` (an outside
+  // call was refused) tell the host to ask the user for an address: `createEmergencyAddress()`,
+  // then `useEmergencyAddress(id)` (also the way to confirm the address on a new network).
+  const events = ['status', 'connected', 'disconnected', 'incoming', 'callAdded', 'callUpdated', 'callEnded', 'error', 'devices', 'leader'];
+  for (const name of [...events, 'networkChanged', 'emergencyAddressRequired']) {
     p.on(name, (detail) => {
       log(name, detail && typeof detail.info === 'function' ? detail.info() : detail);
       if (name === 'status') $('status').textContent = detail.status;

@@ -178,7 +178,10 @@ pub(super) fn forget_refused(phone: &PhoneHandle, error: &PhoneError) {
 #[wasm_bindgen]
 impl DialStackPhone {
     /// Resolves to the user's E911 addresses (`DialStackEmergencyAddress[]`, newest first).
-    #[wasm_bindgen(js_name = emergencyAddresses, unchecked_return_type = "Promise<DialStackEmergencyAddress[]>")]
+    #[wasm_bindgen(
+        js_name = emergencyAddresses,
+        unchecked_return_type = "Promise<DialStackEmergencyAddress[]>"
+    )]
     pub fn emergency_addresses(&self) -> js_sys::Promise {
         let client = EmergencyAddresses::for_phone(&self.phone);
         future_to_promise(async move {
@@ -240,8 +243,8 @@ impl DialStackPhone {
         })
     }
 
-    /// The chosen address id (`null`: none). Known once `connect()` resolved: the phone then
-    /// presents the id remembered for the token's user.
+    /// The chosen address id (`undefined`: none, as `userId`). Known once `connect()` resolved:
+    /// the phone then presents the id remembered for the token's user.
     #[wasm_bindgen(getter, js_name = emergencyAddressId)]
     pub fn emergency_address_id(&self) -> Option<String> {
         match self.follower() {
