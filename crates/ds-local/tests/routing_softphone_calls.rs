@@ -550,3 +550,137 @@ async fn call_control_takes_the_platform_key_and_refuses_account_sessions_and_us
         .await;
     assert_eq!(status, 404);
 }
+
+/// Waits for `call.incoming` on `client` and answers it with a fresh peer; returns the leg's
+/// call id, the frame and the peer.
+async fn pick_up(client: &mut Client) -> (String, Value, Peer) {
+    let incoming = client.until(json!({ "type": "call.incoming" })).await;
+    let call_id = incoming["call_id"].as_str().unwrap().to_owned();
+    let offer = client.until(json!({ "type": "sdp.offer", "call_id": call_id })).await;
+    let (peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
+    client.send(json!({ "type": "call.answer", "call_id": call_id })).await;
+    client.send(json!({ "type": "sdp.answer", "call_id": call_id, "sdp": answer })).await;
+    client.until(json!({ "type": "call.answered", "call_id": call_id })).await;
+    (call_id, incoming, peer)
+}
+
+/// A ring group "Front desk" of `members` behind extension 200; returns its id.
+async fn front_desk(world: &World, members: &[&String]) -> String {
+    let group = world
+        .post("/v1/ring_groups", Some(&world.account), json!({ "name": "Front desk", "timeout_seconds": 20 }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for user in members {
+        world
+            .post(
+                &format!("/v1/ring_groups/{group}/members"),
+                Some(&world.account),
+                json!({ "extension": user }),
+            )
+            .await;
+    }
+    extension(world, "200", &group).await;
+    group
+}
+
+#[tokio::test]
+async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_its_members_afresh() {
+    let world = world().await;
+    front_desk(&world, &[&world.bob]).await;
+    let mut alice = world.client(&world.alice).await;
+    let mut bob = world.client(&world.bob).await;
+
+    // A simulated outside caller rings Alice, the receptionist, who answers.
+    let created = world
+        .post(
+            "/v1/test_helpers/calls",
+            Some(&world.account),
+            json!({ "user": world.alice, "from_number": "+16195550177", "from_name": "JANE ROE" }),
+        )
+        .await;
+    let alice_call = created["id"].as_str().unwrap().to_owned();
+    let (answered_id, _, alice_peer) = pick_up(&mut alice).await;
+    assert_eq!(answered_id, alice_call);
+    alice_peer.audio_flows().await;
+
+    // She blind-transfers the caller to the front desk's extension: her call ends transferred.
+    alice.send(json!({ "type": "call.transfer", "call_id": alice_call, "destination": "200" })).await;
+    assert_eq!(
+        alice.until(json!({ "type": "call.ended", "call_id": alice_call })).await["reason"],
+        "transferred"
+    );
+
+    // Bob, the group's member, rings with the caller's identity, answers and hears the caller.
+    let (bob_call, incoming, bob_peer) = pick_up(&mut bob).await;
+    assert_eq!(
+        (incoming["from"].as_str(), incoming["from_name"].as_str()),
+        (Some("+16195550177"), Some("JANE ROE")),
+        "{incoming}"
+    );
+    bob_peer.audio_flows().await;
+    let heard = bob_peer.packets_received();
+    bob_peer.audio_flows_after(heard + 10).await;
+
+    // The transfer is published on Alice's call and names the routed call now carrying the caller.
+    let events = world.state.events().replay(&world.account, 0, 1000).await.unwrap();
+    let transfer = events
+        .iter()
+        .find(|e| e.event_type == "call.transfer" && e.data["call_id"] == alice_call.as_str())
+        .expect("a call.transfer event");
+    assert_eq!(
+        (transfer.data["transfer_type"].as_str(), transfer.data["transferred_to"].as_str()),
+        (Some("blind"), Some("200")),
+        "{:?}",
+        transfer.data
+    );
+    let routed_id = transfer.data["related_call_id"].as_str().expect("related_call_id").to_owned();
+    assert_eq!(world.finished_call_log(&alice_call).await["status"], "completed");
+
+    // Bob hangs up: the routed call's row is completed, answered by Bob, to extension 200.
+    bob.send(json!({ "type": "call.hangup", "call_id": bob_call })).await;
+    bob.until(json!({ "type": "call.ended", "call_id": bob_call })).await;
+    let row = world.finished_call_log(&routed_id).await;
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["user_id"].as_str(),
+            row["to_number"].as_str(),
+            row["from_number"].as_str(),
+            row["direction"].as_str()
+        ),
+        (Some("completed"), Some(world.bob.as_str()), Some("200"), Some("+16195550177"), Some("inbound")),
+        "{row}"
+    );
+}
+
+#[tokio::test]
+async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_is_refused_and_the_call_stays() {
+    let world = world().await;
+    front_desk(&world, &[&world.alice]).await;
+    let mut alice = world.client(&world.alice).await;
+    let mut bob = world.client(&world.bob).await;
+
+    // Bob calls Alice (extension 101) and she answers.
+    let (bob_call, bob_peer) = dial(&mut bob, "101").await;
+    let (alice_call, _, alice_peer) = pick_up(&mut alice).await;
+    answered(&mut bob, &bob_peer, &bob_call).await;
+    alice_peer.audio_flows().await;
+
+    // Bob tries to hand Alice to the front desk: refused, saying what is supported.
+    bob.send(json!({ "type": "call.transfer", "call_id": bob_call, "destination": "200" })).await;
+    let refused = bob.until(json!({ "type": "error", "call_id": bob_call })).await;
+    assert_eq!(refused["code"], "call_failed", "{refused}");
+    assert!(refused["message"].as_str().unwrap().contains("only an outside caller"), "{refused}");
+
+    // The call stays up: audio still flows both ways, and it ends as a normal hang-up.
+    let heard = alice_peer.packets_received();
+    alice_peer.audio_flows_after(heard + 10).await;
+    let heard = bob_peer.packets_received();
+    bob_peer.audio_flows_after(heard + 10).await;
+    bob.send(json!({ "type": "call.hangup", "call_id": bob_call })).await;
+    assert_eq!(bob.until(json!({ "type": "call.ended", "call_id": bob_call })).await["reason"], "hangup");
+    assert_eq!(alice.until(json!({ "type": "call.ended", "call_id": alice_call })).await["reason"], "hangup");
+    assert!(!world.events_of(&bob_call).await.contains(&"call.transfer".to_owned()));
+}

@@ -1815,8 +1815,8 @@ impl Actor {
         self.end_call(call_id, EndReason::Transferred, Outcome::Completed, None).await;
     }
 
-    /// Connects the far party of `from_call` to `target` (a number or a user). Returns the id of
-    /// the call now carrying the far party, if a new one was created.
+    /// Connects the far party of `from_call` to `target` (a number, a user, or an extension that
+    /// routes). Returns the id of the call now carrying the far party, if a new one was created.
     async fn hand_over(
         &mut self,
         from_call: &str,
@@ -1830,9 +1830,15 @@ impl Actor {
             }
         }
         match (far, target) {
-            // ds-local hands a call over to a number or a user only.
-            (_, Target::Routed { dialled, .. }) => Err(format!(
-                "extension {dialled} routes through a ring group, plan or app: transfer to a user"
+            // An outside party walks the extension's routing afresh, as a routed inbound call.
+            (Far::Sim { .. }, Target::Routed { target, dialled }) => {
+                Box::pin(self.transfer_to_routing(from_call, target, dialled)).await.map(Some)
+            }
+            // ds-local [open]: another user's leg is not re-walked (it would become the caller
+            // of a routed call mid-conversation); it goes to a user or a number only.
+            (Far::Leg(_), Target::Routed { dialled, .. }) => Err(format!(
+                "extension {dialled} routes through a ring group, plan or app: only an outside caller \
+                 can be transferred there; transfer this call to a user or a number"
             )),
             // A simulated party handed to another simulated party: nothing left to model.
             (Far::Sim { .. } | Far::Nobody, Target::Number(_)) => Ok(None),
@@ -1854,7 +1860,9 @@ impl Actor {
                 .map(Some)
                 .ok_or_else(|| format!("{dialled} has no device to ring"))
             }
-            (Far::Nobody, Target::User { .. }) => Err("the call has no far party to transfer".to_owned()),
+            (Far::Nobody, Target::User { .. } | Target::Routed { .. }) => {
+                Err("the call has no far party to transfer".to_owned())
+            }
             (Far::Leg(other), Target::Number(number)) => {
                 let Some(other_call) = self.calls.get_mut(&other) else {
                     return Err("the far party is gone".to_owned());

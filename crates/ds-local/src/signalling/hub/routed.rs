@@ -232,6 +232,42 @@ impl Actor {
         self.perform(&call_id, first).await;
     }
 
+    /// A blind transfer handed the outside party of `from_call` (a simulated PSTN caller or
+    /// callee) to extension `dialled`, whose target routes: the party walks that routing afresh
+    /// as a new routed call (its own `inbound` CallLog row, whose user is whoever answers), the
+    /// way an inbound PSTN call does. Returns the new call's id.
+    pub(super) async fn transfer_to_routing(
+        &mut self,
+        from_call: &str,
+        target: &str,
+        dialled: &str,
+    ) -> Result<String, String> {
+        let (account_id, from_number, from_name) = self.far_identity(from_call);
+        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
+        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
+        let (walker, first) = routing::route_target(&self.state, &account_id, target, schedule_now)
+            .await
+            .map_err(|error| format!("extension {dialled} cannot be routed: {error}"))?;
+        let now = self.now();
+        let call_id = ids::new_id("call", now);
+        let facts = Facts {
+            call_id: call_id.clone(),
+            account_id,
+            user_id: None,
+            direction: "inbound",
+            from_number,
+            from_name,
+            to_number: Some(dialled.to_owned()),
+            to_label: None,
+            did: None,
+        };
+        cdr::insert(&self.state, &facts, Some(dialled), now).await;
+        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        self.routed.insert(call_id.clone(), Routed::new(facts, walker, frozen_clock));
+        self.perform(&call_id, first).await;
+        Ok(call_id)
+    }
+
     /// The softphone caller's live leg (hub call id), if this routed call has one.
     fn caller_leg(&self, call_id: &str) -> Option<String> {
         let caller = self.routed.get(call_id)?.caller.clone()?;
