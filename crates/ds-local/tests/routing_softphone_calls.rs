@@ -619,9 +619,7 @@ async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_i
         (Some("+16195550177"), Some("JANE ROE")),
         "{incoming}"
     );
-    bob_peer.audio_flows().await;
-    let heard = bob_peer.packets_received();
-    bob_peer.audio_flows_after(heard + 10).await;
+    hears_440(&bob_peer, 0).await;
 
     // The transfer is published on Alice's call and names the routed call now carrying the caller.
     let events = world.state.events().replay(&world.account, 0, 1000).await.unwrap();
@@ -656,31 +654,83 @@ async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_i
 }
 
 #[tokio::test]
-async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_is_refused_and_the_call_stays() {
+async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_rings_the_group_and_bridges_them() {
     let world = world().await;
-    front_desk(&world, &[&world.alice]).await;
+    let carol = world
+        .post("/v1/users", Some(&world.account), json!({ "name": "Carol White", "extension": "103" }))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    front_desk(&world, &[&carol]).await;
     let mut alice = world.client(&world.alice).await;
     let mut bob = world.client(&world.bob).await;
+    let mut carol_phone = world.client(&carol).await;
 
-    // Bob calls Alice (extension 101) and she answers.
+    // Bob calls Alice (extension 101), she answers, then holds him.
     let (bob_call, bob_peer) = dial(&mut bob, "101").await;
     let (alice_call, _, alice_peer) = pick_up(&mut alice).await;
     answered(&mut bob, &bob_peer, &bob_call).await;
     alice_peer.audio_flows().await;
+    alice.send(json!({ "type": "call.hold", "call_id": alice_call })).await;
+    bob.until(json!({ "type": "call.held", "call_id": bob_call })).await;
 
-    // Bob tries to hand Alice to the front desk: refused, saying what is supported.
-    bob.send(json!({ "type": "call.transfer", "call_id": bob_call, "destination": "200" })).await;
-    let refused = bob.until(json!({ "type": "error", "call_id": bob_call })).await;
-    assert_eq!(refused["code"], "call_failed", "{refused}");
-    assert!(refused["message"].as_str().unwrap().contains("only an outside caller"), "{refused}");
+    // Alice hands Bob to the front desk: her call ends transferred; Bob's call stays up, no
+    // longer held, and Carol, the group's member, rings with Bob's identity.
+    alice.send(json!({ "type": "call.transfer", "call_id": alice_call, "destination": "200" })).await;
+    assert_eq!(
+        alice.until(json!({ "type": "call.ended", "call_id": alice_call })).await["reason"],
+        "transferred"
+    );
+    bob.until(json!({ "type": "call.resumed", "call_id": bob_call })).await;
+    let (carol_call, incoming, carol_peer) = pick_up(&mut carol_phone).await;
+    assert_eq!(
+        (incoming["from"].as_str(), incoming["from_name"].as_str()),
+        (Some("102"), Some("Bob Jones")),
+        "{incoming}"
+    );
 
-    // The call stays up: audio still flows both ways, and it ends as a normal hang-up.
-    let heard = alice_peer.packets_received();
-    alice_peer.audio_flows_after(heard + 10).await;
-    let heard = bob_peer.packets_received();
-    bob_peer.audio_flows_after(heard + 10).await;
-    bob.send(json!({ "type": "call.hangup", "call_id": bob_call })).await;
+    // Carol and Bob are bridged: each hears the other's peer (its 440 Hz tone; Bob heard
+    // silence while the group rang).
+    let bob_mark = bob_peer.heard().len();
+    hears_440(&carol_peer, 0).await;
+    hears_440(&bob_peer, bob_mark).await;
+    assert!(!bob.seen.iter().any(|f| f["type"] == "call.ended"), "Bob's call stays: {:?}", bob.seen);
+
+    let events = world.state.events().replay(&world.account, 0, 1000).await.unwrap();
+    let transfer = events
+        .iter()
+        .find(|e| e.event_type == "call.transfer" && e.data["call_id"] == alice_call.as_str())
+        .expect("a call.transfer event");
+    assert_eq!(transfer.data["transfer_type"], "blind", "{:?}", transfer.data);
+    let routed_id = transfer.data["related_call_id"].as_str().expect("related_call_id").to_owned();
+
+    // Carol hangs up: Bob's call ends, and the routed row is Carol's completed call from Bob.
+    carol_phone.send(json!({ "type": "call.hangup", "call_id": carol_call })).await;
     assert_eq!(bob.until(json!({ "type": "call.ended", "call_id": bob_call })).await["reason"], "hangup");
-    assert_eq!(alice.until(json!({ "type": "call.ended", "call_id": alice_call })).await["reason"], "hangup");
-    assert!(!world.events_of(&bob_call).await.contains(&"call.transfer".to_owned()));
+    let row = world.finished_call_log(&routed_id).await;
+    assert_eq!(
+        (
+            row["status"].as_str(),
+            row["user_id"].as_str(),
+            row["to_number"].as_str(),
+            row["from_number"].as_str(),
+            row["direction"].as_str()
+        ),
+        (Some("completed"), Some(carol.as_str()), Some("200"), Some("102"), Some("internal")),
+        "{row}"
+    );
+}
+
+/// Waits until `peer` hears another peer's 440 Hz tone in what it heard after `from` samples.
+async fn hears_440(peer: &Peer, from: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let heard = peer.heard();
+        if peak_tone_power(&heard[from.min(heard.len())..], 440.0) > 0.01 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no 440 Hz heard after sample {from}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -1834,12 +1834,10 @@ impl Actor {
             (Far::Sim { .. }, Target::Routed { target, dialled }) => {
                 Box::pin(self.transfer_to_routing(from_call, target, dialled)).await.map(Some)
             }
-            // ds-local [open]: another user's leg is not re-walked (it would become the caller
-            // of a routed call mid-conversation); it goes to a user or a number only.
-            (Far::Leg(_), Target::Routed { dialled, .. }) => Err(format!(
-                "extension {dialled} routes through a ring group, plan or app: only an outside caller \
-                 can be transferred there; transfer this call to a user or a number"
-            )),
+            // Another user's leg becomes the caller of a routed call, as if it had dialled.
+            (Far::Leg(other), Target::Routed { target, dialled }) => {
+                Box::pin(self.transfer_leg_to_routing(&other, target, dialled)).await.map(Some)
+            }
             // A simulated party handed to another simulated party: nothing left to model.
             (Far::Sim { .. } | Far::Nobody, Target::Number(_)) => Ok(None),
             (Far::Sim { behaviour, .. }, Target::User { user_id, dialled }) => {

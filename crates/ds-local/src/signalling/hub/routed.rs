@@ -268,6 +268,54 @@ impl Actor {
         Ok(call_id)
     }
 
+    /// A blind transfer handed another user's connected leg `leg` to extension `dialled`, whose
+    /// target routes: that user becomes the softphone caller of a new routed call (its own
+    /// `internal` row, from = that user), exactly as if they had dialled the extension, except
+    /// that their leg is already up (they hear silence until someone answers). Returns its id.
+    pub(super) async fn transfer_leg_to_routing(
+        &mut self,
+        leg: &str,
+        target: &str,
+        dialled: &str,
+    ) -> Result<String, String> {
+        let Some(call) = self.calls.get(leg) else { return Err("the far party is gone".to_owned()) };
+        let (from_number, from_name) = match call.kind {
+            super::Kind::Outbound => (call.facts.from_number.clone(), call.facts.from_name.clone()),
+            _ => (call.shown_to.clone(), call.facts.to_label.clone()),
+        };
+        let account_id = call.facts.account_id.clone();
+        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
+        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
+        let (walker, first) = routing::route_target(&self.state, &account_id, target, schedule_now)
+            .await
+            .map_err(|error| format!("extension {dialled} cannot be routed: {error}"))?;
+        let now = self.now();
+        let call_id = ids::new_id("call", now);
+        let facts = Facts {
+            call_id: call_id.clone(),
+            account_id,
+            user_id: None,
+            direction: "internal",
+            from_number,
+            from_name,
+            to_number: Some(dialled.to_owned()),
+            to_label: None,
+            did: None,
+        };
+        cdr::insert(&self.state, &facts, Some(dialled), now).await;
+        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        if let Some(call) = self.calls.get_mut(leg) {
+            call.routes = Some(call_id.clone());
+        }
+        // Its old far party (the transferrer) is gone; a remote hold by them ends.
+        self.rejoin(leg, Far::Nobody).await;
+        let mut routed = Routed::new(facts, walker, frozen_clock);
+        routed.caller = Some(leg.to_owned());
+        self.routed.insert(call_id.clone(), routed);
+        self.perform(&call_id, first).await;
+        Ok(call_id)
+    }
+
     /// The softphone caller's live leg (hub call id), if this routed call has one.
     fn caller_leg(&self, call_id: &str) -> Option<String> {
         let caller = self.routed.get(call_id)?.caller.clone()?;
