@@ -683,18 +683,35 @@ async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_rings_t
         "transferred"
     );
     bob.until(json!({ "type": "call.resumed", "call_id": bob_call })).await;
-    let (carol_call, incoming, carol_peer) = pick_up(&mut carol_phone).await;
+    let ringing_mark = bob_peer.heard().len();
+    let incoming = carol_phone.until(json!({ "type": "call.incoming" })).await;
     assert_eq!(
         (incoming["from"].as_str(), incoming["from_name"].as_str()),
         (Some("102"), Some("Bob Jones")),
         "{incoming}"
     );
+    // Bob's call is already up, so his browser plays no ringback: ds-local plays it on his leg
+    // while the group rings (440 + 480 Hz at half a tone's level each; the peers' own tone is
+    // 440 Hz only).
+    hears_tone(&bob_peer, ringing_mark, 480.0, RINGBACK_POWER).await;
+    let carol_call = incoming["call_id"].as_str().unwrap().to_owned();
+    let offer = carol_phone.until(json!({ "type": "sdp.offer", "call_id": carol_call })).await;
+    let (carol_peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
+    carol_phone.send(json!({ "type": "call.answer", "call_id": carol_call })).await;
+    carol_phone.send(json!({ "type": "sdp.answer", "call_id": carol_call, "sdp": answer })).await;
+    carol_phone.until(json!({ "type": "call.answered", "call_id": carol_call })).await;
 
-    // Carol and Bob are bridged: each hears the other's peer (its 440 Hz tone; Bob heard
-    // silence while the group rang).
-    let bob_mark = bob_peer.heard().len();
+    // Carol and Bob are bridged: each hears the other's peer (its 440 Hz tone), and Bob's
+    // ringback has stopped.
     hears_440(&carol_peer, 0).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bob_mark = bob_peer.heard().len();
     hears_440(&bob_peer, bob_mark).await;
+    let bridged = bob_peer.heard();
+    assert!(
+        peak_tone_power(&bridged[bob_mark.min(bridged.len())..], 480.0) < RINGBACK_POWER,
+        "Bob still hears ringback after Carol answered"
+    );
     assert!(!bob.seen.iter().any(|f| f["type"] == "call.ended"), "Bob's call stays: {:?}", bob.seen);
 
     let events = world.state.events().replay(&world.account, 0, 1000).await.unwrap();
@@ -722,15 +739,29 @@ async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_rings_t
     );
 }
 
+/// Goertzel power above which ringback's 480 Hz component counts as heard (it measures ~0.0056;
+/// a peer's 440 Hz tone alone leaves far less in the 480 Hz bin).
+const RINGBACK_POWER: f32 = 0.002;
+
 /// Waits until `peer` hears another peer's 440 Hz tone in what it heard after `from` samples.
 async fn hears_440(peer: &Peer, from: usize) {
+    hears_tone(peer, from, 440.0, 0.01).await;
+}
+
+/// Waits until `peer` hears `freq` at `power` or more in what it heard after `from` samples.
+async fn hears_tone(peer: &Peer, from: usize, freq: f32, power: f32) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let heard = peer.heard();
-        if peak_tone_power(&heard[from.min(heard.len())..], 440.0) > 0.01 {
+        if peak_tone_power(&heard[from.min(heard.len())..], freq) > power {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no 440 Hz heard after sample {from}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {freq} Hz heard after sample {from} (peak power {}, 440 Hz {})",
+            peak_tone_power(&heard[from.min(heard.len())..], freq),
+            peak_tone_power(&heard[from.min(heard.len())..], 440.0)
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

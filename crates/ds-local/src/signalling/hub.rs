@@ -1342,9 +1342,14 @@ impl Actor {
             }
             Far::Nobody => {
                 // A softphone caller talking to a voice app hears the app's stream (after a
-                // hold too); otherwise there is nobody to hear.
-                let source = if !call.held_local && self.caller_hears_app(call_id) {
+                // hold too); one handed over to a ring group by a transfer hears ringback while
+                // the group rings; otherwise there is nobody to hear.
+                let source = if call.held_local {
+                    Source::Silence
+                } else if self.caller_hears_app(call_id) {
                     Source::Stream
+                } else if call.connected() && self.caller_hears_ringback(call_id) {
+                    Source::RingbackTone
                 } else {
                     Source::Silence
                 };

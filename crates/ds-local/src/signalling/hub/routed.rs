@@ -316,16 +316,33 @@ impl Actor {
         Ok(call_id)
     }
 
+    /// Whether `caller` is the connected caller of a routed call whose members are ringing now:
+    /// its browser plays no ringback for a call that is already up, so ds-local plays it.
+    pub(super) fn caller_hears_ringback(&self, caller: &str) -> bool {
+        self.routed.values().any(|routed| {
+            routed.caller.as_deref() == Some(caller)
+                && routed.connected.is_none()
+                && !routed.ringing.is_empty()
+        })
+    }
+
     /// The softphone caller's live leg (hub call id), if this routed call has one.
     fn caller_leg(&self, call_id: &str) -> Option<String> {
         let caller = self.routed.get(call_id)?.caller.clone()?;
         self.calls.contains_key(&caller).then_some(caller)
     }
 
-    /// Phones ring for the routed call: the softphone caller hears ringing (`call.ringing`).
+    /// Phones ring for the routed call: the softphone caller hears ringing (`call.ringing`). A
+    /// caller whose call is already up (a user handed over by a blind transfer) gets no
+    /// `call.ringing` and its browser plays no ringback, so ds-local plays it on the leg
+    /// ([`Hub::caller_hears_ringback`]) until an answer or the next step sets the leg's media.
     async fn caller_hears_ringing(&mut self, call_id: &str) {
         let Some(caller) = self.caller_leg(call_id) else { return };
         let Some(call) = self.calls.get_mut(&caller) else { return };
+        if call.connected() {
+            self.apply_media(&caller).await;
+            return;
+        }
         if call.state != CallState::Trying {
             return;
         }
@@ -408,6 +425,12 @@ impl Actor {
             routed.generation += 1;
             routed.collecting = false;
             let generation = routed.generation;
+            // A connected caller (handed over by a transfer) stops hearing the last step's ringback.
+            if let Some(caller) = self.caller_leg(call_id)
+                && self.calls.get(&caller).is_some_and(|call| call.connected())
+            {
+                self.apply_media(&caller).await;
+            }
             tracing::debug!(%call_id, ?step, "routing step");
             let immediate = match &step {
                 Step::RingUsers { users, phone_numbers, timeout_s, confirm_external } => {
