@@ -62,6 +62,16 @@ pub struct InboundCall {
     pub digits: String,
 }
 
+/// Who places a routed call to an extension: its row's side and, for a softphone, its leg.
+struct Party {
+    account_id: String,
+    direction: &'static str,
+    from_number: String,
+    from_name: Option<String>,
+    /// The softphone leg (hub call id) that becomes the routed call's caller.
+    leg: Option<String>,
+}
+
 /// One routed call in the hub.
 pub(super) struct Routed {
     pub(super) facts: Facts,
@@ -197,39 +207,20 @@ impl Actor {
     /// routed call of its own (its own `internal` CallLog row, whose user is whoever answers).
     pub(super) async fn internal_routed_call(&mut self, caller: &str, target: &str, dialled: &str) {
         let Some(call) = self.calls.get(caller) else { return };
-        let now = self.now();
-        let call_id = ids::new_id("call", now);
-        let facts = Facts {
-            call_id: call_id.clone(),
+        let party = Party {
             account_id: call.facts.account_id.clone(),
-            user_id: None,
             direction: "internal",
             from_number: call.facts.from_number.clone(),
             from_name: call.facts.from_name.clone(),
-            to_number: Some(dialled.to_owned()),
-            to_label: None,
-            did: None,
+            leg: Some(caller.to_owned()),
         };
-        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
-        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
-        let (walker, first) =
-            match routing::route_target(&self.state, &facts.account_id, target, schedule_now).await {
-                Ok(walk) => walk,
-                Err(error) => {
-                    tracing::warn!(%caller, %error, "cannot read the routing configuration");
-                    self.end_call(caller, EndReason::Failed, Outcome::Failed, None).await;
-                    return;
-                }
-            };
-        cdr::insert(&self.state, &facts, Some(dialled), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
-        if let Some(call) = self.calls.get_mut(caller) {
-            call.routes = Some(call_id.clone());
+        match self.start_extension_routing(party, target, dialled).await {
+            Ok((call_id, first)) => self.perform(&call_id, first).await,
+            Err(error) => {
+                tracing::warn!(%caller, %error, "cannot read the routing configuration");
+                self.end_call(caller, EndReason::Failed, Outcome::Failed, None).await;
+            }
         }
-        let mut routed = Routed::new(facts, walker, frozen_clock);
-        routed.caller = Some(caller.to_owned());
-        self.routed.insert(call_id.clone(), routed);
-        self.perform(&call_id, first).await;
     }
 
     /// A blind transfer handed the outside party of `from_call` (a simulated PSTN caller or
@@ -243,27 +234,8 @@ impl Actor {
         dialled: &str,
     ) -> Result<String, String> {
         let (account_id, from_number, from_name) = self.far_identity(from_call);
-        let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
-        let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
-        let (walker, first) = routing::route_target(&self.state, &account_id, target, schedule_now)
-            .await
-            .map_err(|error| format!("extension {dialled} cannot be routed: {error}"))?;
-        let now = self.now();
-        let call_id = ids::new_id("call", now);
-        let facts = Facts {
-            call_id: call_id.clone(),
-            account_id,
-            user_id: None,
-            direction: "inbound",
-            from_number,
-            from_name,
-            to_number: Some(dialled.to_owned()),
-            to_label: None,
-            did: None,
-        };
-        cdr::insert(&self.state, &facts, Some(dialled), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
-        self.routed.insert(call_id.clone(), Routed::new(facts, walker, frozen_clock));
+        let party = Party { account_id, direction: "inbound", from_number, from_name, leg: None };
+        let (call_id, first) = self.start_extension_routing(party, target, dialled).await?;
         self.perform(&call_id, first).await;
         Ok(call_id)
     }
@@ -271,7 +243,8 @@ impl Actor {
     /// A blind transfer handed another user's connected leg `leg` to extension `dialled`, whose
     /// target routes: that user becomes the softphone caller of a new routed call (its own
     /// `internal` row, from = that user), exactly as if they had dialled the extension, except
-    /// that their leg is already up (they hear silence until someone answers). Returns its id.
+    /// that their leg is already up (ds-local plays them ringback while phones ring). Returns
+    /// its id.
     pub(super) async fn transfer_leg_to_routing(
         &mut self,
         leg: &str,
@@ -283,37 +256,60 @@ impl Actor {
             super::Kind::Outbound => (call.facts.from_number.clone(), call.facts.from_name.clone()),
             _ => (call.shown_to.clone(), call.facts.to_label.clone()),
         };
-        let account_id = call.facts.account_id.clone();
+        let party = Party {
+            account_id: call.facts.account_id.clone(),
+            direction: "internal",
+            from_number,
+            from_name,
+            leg: Some(leg.to_owned()),
+        };
+        let (call_id, first) = self.start_extension_routing(party, target, dialled).await?;
+        // Its old far party (the transferrer) is gone; a remote hold by them ends.
+        self.rejoin(leg, Far::Nobody).await;
+        self.perform(&call_id, first).await;
+        Ok(call_id)
+    }
+
+    /// The start of a routed call to extension `dialled` (whose target is `target`), shared by
+    /// a softphone dialling it and a party handed to it by a blind transfer: walks into the
+    /// routing, writes and announces the call's row, ties the party's leg (if any) to it as its
+    /// softphone caller. Returns the call's id and its first step, to `perform`; `Err` (nothing
+    /// written) when the routing cannot be read.
+    async fn start_extension_routing(
+        &mut self,
+        party: Party,
+        target: &str,
+        dialled: &str,
+    ) -> Result<(String, Step), String> {
         let frozen_clock = routing::frozen_schedule_clock(self.state.db()).await.ok().flatten();
         let schedule_now = frozen_clock.unwrap_or_else(|| self.state.clock().now());
-        let (walker, first) = routing::route_target(&self.state, &account_id, target, schedule_now)
+        let (walker, first) = routing::route_target(&self.state, &party.account_id, target, schedule_now)
             .await
             .map_err(|error| format!("extension {dialled} cannot be routed: {error}"))?;
         let now = self.now();
         let call_id = ids::new_id("call", now);
         let facts = Facts {
             call_id: call_id.clone(),
-            account_id,
+            account_id: party.account_id,
             user_id: None,
-            direction: "internal",
-            from_number,
-            from_name,
+            direction: party.direction,
+            from_number: party.from_number,
+            from_name: party.from_name,
             to_number: Some(dialled.to_owned()),
             to_label: None,
             did: None,
         };
         cdr::insert(&self.state, &facts, Some(dialled), now).await;
         cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
-        if let Some(call) = self.calls.get_mut(leg) {
-            call.routes = Some(call_id.clone());
-        }
-        // Its old far party (the transferrer) is gone; a remote hold by them ends.
-        self.rejoin(leg, Far::Nobody).await;
         let mut routed = Routed::new(facts, walker, frozen_clock);
-        routed.caller = Some(leg.to_owned());
+        if let Some(leg) = party.leg {
+            if let Some(call) = self.calls.get_mut(&leg) {
+                call.routes = Some(call_id.clone());
+            }
+            routed.caller = Some(leg);
+        }
         self.routed.insert(call_id.clone(), routed);
-        self.perform(&call_id, first).await;
-        Ok(call_id)
+        Ok((call_id, first))
     }
 
     /// Whether `caller` is the connected caller of a routed call whose members are ringing now:
