@@ -232,3 +232,38 @@ const PHONE_SCRIPT = `
   };
 })();
 `;
+
+/** A new user of the demo account and a token for it, so no other test sees what it does. */
+export async function freshUser(request: APIRequestContext, name: string): Promise<{ user: string; token: string }> {
+  const { account } = await demoUsers(request);
+  const created = await request.post('/v1/users', {
+    headers: { Authorization: `Bearer ${PLATFORM_KEY}`, 'DialStack-Account': account },
+    data: { name },
+  });
+  expect(created.ok()).toBeTruthy();
+  const user = (await created.json()).id;
+  return { user, token: await userToken(request, user) };
+}
+
+/** Opens a signalling socket from `page` on network `network` (ds-local names the network by
+ * `?network=`), authenticates with `token` presenting emergency address `id`, and returns the
+ * server's first frame; the socket is closed again. */
+export async function authenticateOnNetwork(page: Page, token: string, id: string, network: string): Promise<any> {
+  return page.evaluate(
+    async ({ token, id, network }) => {
+      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/v1/webrtc?network=${network}`, 'dialstack.webrtc.v1');
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = reject;
+      });
+      const reply = new Promise<any>((resolve) => {
+        ws.onmessage = (e) => resolve(JSON.parse(e.data));
+      });
+      ws.send(JSON.stringify({ type: 'authenticate', req_id: `req_e2e_${network}`, token, emergency_address_id: id }));
+      const first = await reply;
+      ws.close();
+      return first;
+    },
+    { token, id, network },
+  );
+}

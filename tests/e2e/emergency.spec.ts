@@ -3,19 +3,7 @@
 // address shows in the banner; after `network.changed` an outside call opens the form and the user
 // confirms the address on the new network.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { PLATFORM_KEY, demoUsers, userToken } from './calls-helpers';
-
-/** A new user of the demo account and a token for it, so no other test sees its addresses. */
-async function freshUser(request: APIRequestContext, name: string): Promise<{ user: string; token: string }> {
-  const { account } = await demoUsers(request);
-  const created = await request.post('/v1/users', {
-    headers: { Authorization: `Bearer ${PLATFORM_KEY}`, 'DialStack-Account': account },
-    data: { name },
-  });
-  expect(created.ok()).toBeTruthy();
-  const user = (await created.json()).id;
-  return { user, token: await userToken(request, user) };
-}
+import { authenticateOnNetwork, freshUser } from './calls-helpers';
 
 async function signIn(page: Page, token: string) {
   await page.getByRole('textbox', { name: 'Or paste a token' }).fill(token);
@@ -85,23 +73,7 @@ test('after the network changed, an outside call opens the form and the user con
   await page.goto('/');
   // Bind the address on another network first (ds-local names the network by `?network=`), and
   // remember it in this browser as the softphone does after saving.
-  const frame = await page.evaluate(
-    async ({ token, id }) => {
-      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/v1/webrtc?network=office`, 'dialstack.webrtc.v1');
-      await new Promise((resolve, reject) => {
-        ws.onopen = resolve;
-        ws.onerror = reject;
-      });
-      const reply = new Promise<any>((resolve) => {
-        ws.onmessage = (e) => resolve(JSON.parse(e.data));
-      });
-      ws.send(JSON.stringify({ type: 'authenticate', req_id: 'req_e2e_1', token, emergency_address_id: id }));
-      const first = await reply;
-      ws.close();
-      return first;
-    },
-    { token, id },
-  );
+  const frame = await authenticateOnNetwork(page, token, id, 'office');
   expect(frame.type).toBe('authenticated');
   await page.evaluate(
     ({ user, id }) => localStorage.setItem(`dialstack.softphone.emergency_address_id.${user}`, id),

@@ -2,7 +2,7 @@
 // a real ds-local: connect, an echo call with media, DTMF, hold/resume, hang up; E911 addresses
 // (list, checks, create, use, the emergencyAddressRequired event), also from a follower tab.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { PLATFORM_KEY, demoUsers, userToken } from './calls-helpers';
+import { authenticateOnNetwork, freshUser } from './calls-helpers';
 
 test('the headless example connects and places an echo call with hold and resume', async ({ page }) => {
   const errors: string[] = [];
@@ -52,16 +52,9 @@ test('the JS API refuses an empty destination with invalid_message', async ({ pa
 
 // E911 through the JS API (protocol.md §7.13, §11.3). Each test has its own user of the demo
 // account, so no other test sees its addresses.
-async function freshUser(request: APIRequestContext, prefix: string): Promise<{ name: string; user: string; token: string }> {
-  const { account } = await demoUsers(request);
+async function namedFreshUser(request: APIRequestContext, prefix: string): Promise<{ name: string; user: string; token: string }> {
   const name = `${prefix} ${Date.now()}`;
-  const created = await request.post('/v1/users', {
-    headers: { Authorization: `Bearer ${PLATFORM_KEY}`, 'DialStack-Account': account },
-    data: { name },
-  });
-  expect(created.ok()).toBeTruthy();
-  const user = (await created.json()).id;
-  return { name, user, token: await userToken(request, user) };
+  return { name, ...(await freshUser(request, name)) };
 }
 
 async function registeredIp(request: APIRequestContext, token: string, id: string): Promise<string | null> {
@@ -78,23 +71,7 @@ async function bindOnOtherNetwork(page: Page, request: APIRequestContext, token:
     headers: { Authorization: `Bearer ${token}` },
   });
   expect(unbound.ok()).toBeTruthy();
-  const frame = await page.evaluate(
-    async ({ token, id }) => {
-      const ws = new WebSocket(`${location.origin.replace(/^http/, 'ws')}/v1/webrtc?network=office`, 'dialstack.webrtc.v1');
-      await new Promise((resolve, reject) => {
-        ws.onopen = resolve;
-        ws.onerror = reject;
-      });
-      const reply = new Promise<any>((resolve) => {
-        ws.onmessage = (e) => resolve(JSON.parse(e.data));
-      });
-      ws.send(JSON.stringify({ type: 'authenticate', req_id: 'req_e2e_h1', token, emergency_address_id: id }));
-      const first = await reply;
-      ws.close();
-      return first;
-    },
-    { token, id },
-  );
+  const frame = await authenticateOnNetwork(page, token, id, 'office');
   expect(frame.type).toBe('authenticated');
   await expect.poll(() => registeredIp(request, token, id), { timeout: 10_000 }).toBe('office');
 }
@@ -121,7 +98,7 @@ test('the JS API lists, checks, creates and uses an emergency address; a refused
 }) => {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  const { name, token } = await freshUser(request, 'E911 Headless');
+  const { name, token } = await namedFreshUser(request, 'E911 Headless');
   await connectAs(page, name);
 
   expect(await page.evaluate(() => (window as any).dialstackPhone.emergencyAddresses())).toEqual([]);
@@ -206,7 +183,7 @@ test('a follower tab hears emergencyAddressRequired and its useEmergencyAddress 
   context,
   request,
 }) => {
-  const { name, user, token } = await freshUser(request, 'E911 Tabs');
+  const { name, user, token } = await namedFreshUser(request, 'E911 Tabs');
   const created = await request.post('/v1/me/emergency-addresses', {
     headers: { Authorization: `Bearer ${token}` },
     data: { street: '1 Elm St', city: 'Austin', state: 'TX', postal_code: '78701' },
