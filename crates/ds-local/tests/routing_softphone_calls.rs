@@ -483,15 +483,7 @@ async fn a_softphone_dialling_a_voice_app_extension_is_attached_and_the_app_hear
 
 /// Waits until what `peer` heard after sample `from` carries the app's greeting.
 async fn hears_the_greeting(peer: &Peer, from: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let heard = peer.heard();
-        if peak_tone_power(&heard[from.min(heard.len())..], GREETING_HZ) > 0.01 {
-            return;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "the caller never heard the app's greeting");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    hears_tone(peer, from, GREETING_HZ, 0.01).await;
 }
 
 #[tokio::test]
