@@ -12,7 +12,7 @@
 
 use std::rc::Rc;
 
-use ds_core::Command;
+use ds_core::{Command, PhoneError, PhoneErrorCode};
 use ds_protocol::json::Json;
 use ds_protocol::rest::{EmergencyAddress, EmergencyAddressInput};
 
@@ -132,5 +132,25 @@ impl PhoneHandle {
             store_address_id(&user, id.as_deref());
         }
         self.command(Command::SetEmergencyAddress { id });
+    }
+
+    /// "I am at this address now" after `network.changed` (§7.13): the address's old network is
+    /// forgotten on the server, then the phone presents it again. On a REST failure nothing
+    /// changes.
+    pub async fn confirm_emergency_address(&self, id: String) -> Result<(), ApiError> {
+        EmergencyAddresses::for_phone(self).unbind(&id).await?;
+        self.use_emergency_address(Some(id));
+        Ok(())
+    }
+
+    /// For each phone error: when the server refused the remembered address (the core already
+    /// stopped presenting it), it is forgotten in this browser too.
+    pub fn forget_refused_emergency_address(&self, error: &PhoneError) {
+        if error.code == PhoneErrorCode::EmergencyAddressRequired
+            && self.emergency_address_id().is_none()
+            && let Some(user) = self.snapshot().user_id
+        {
+            store_address_id(&user, None);
+        }
     }
 }

@@ -319,7 +319,7 @@ type SharedTabs = Rc<RefCell<Option<Rc<TabCoordinator>>>>;
 fn forward(phone: &PhoneHandle, listeners: &JsListeners, tabs: &SharedTabs, event: &DriverEvent) {
     let leader = tabs.borrow().clone().filter(|t| t.is_leader());
     if let DriverEvent::Phone(PhoneEvent::Error(error)) = event {
-        e911::forget_refused(phone, error);
+        phone.forget_refused_emergency_address(error);
     }
     for (name, payload) in payloads(phone, event) {
         let js = match &payload {

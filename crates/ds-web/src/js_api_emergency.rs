@@ -12,11 +12,10 @@
 //!   leader applies it (unbind, remember, re-present); the id is remembered per user in
 //!   localStorage, which every tab of the origin shares, so `emergencyAddressId` reads it there.
 
-use ds_core::PhoneErrorCode;
+use ds_core::Command;
 use ds_core::view_model::emergency::{
     AddressDraft, AddressField, AddressProblem, address_input, address_problems, address_summary,
 };
-use ds_core::{Command, PhoneError};
 use ds_protocol::json::Json;
 use ds_protocol::json_object;
 use ds_protocol::rest::EmergencyAddress;
@@ -140,13 +139,13 @@ fn draft_from_js(input: &JsValue) -> AddressDraft {
 /// Chooses `id` on this (leading or only) tab's phone: after `network.changed` the address's old
 /// network is forgotten first (§7.13), then the id is remembered for the user and presented.
 pub(super) async fn apply_choice(phone: &PhoneHandle, id: Option<String>) -> Result<(), ApiError> {
-    if let Some(id) = &id
-        && phone.emergency_session().1
-    {
-        EmergencyAddresses::for_phone(phone).unbind(id).await?;
+    match id {
+        Some(id) if phone.emergency_session().1 => phone.confirm_emergency_address(id).await,
+        id => {
+            phone.use_emergency_address(id);
+            Ok(())
+        }
     }
-    phone.use_emergency_address(id);
-    Ok(())
 }
 
 /// (Leader) a follower's command: E911 choices need REST first; the rest go to the phone.
@@ -161,17 +160,6 @@ pub(super) fn run_tab_command(phone: &PhoneHandle, command: Command) {
             });
         }
         command => phone.command(command),
-    }
-}
-
-/// Called for each phone event: a remembered address the server refused (the core stopped
-/// presenting it) is forgotten in this browser too, as the softphone does.
-pub(super) fn forget_refused(phone: &PhoneHandle, error: &PhoneError) {
-    if error.code == PhoneErrorCode::EmergencyAddressRequired
-        && phone.emergency_address_id().is_none()
-        && let Some(user) = phone.snapshot().user_id
-    {
-        crate::emergency::store_address_id(&user, None);
     }
 }
 

@@ -75,13 +75,10 @@ pub fn EmergencyBanner() -> impl IntoView {
         failed.set(false);
         let phone: PhoneHandle = ctx.with_phone(Clone::clone);
         spawn_local(async move {
-            let result = EmergencyAddresses::for_phone(&phone).unbind(&id).await;
+            let result = phone.confirm_emergency_address(id).await;
             confirming.try_set(false);
-            match result {
-                Ok(()) => phone.use_emergency_address(Some(id)),
-                Err(_) => {
-                    failed.try_set(true);
-                }
+            if result.is_err() {
+                failed.try_set(true);
             }
         });
     };

@@ -166,13 +166,7 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
             DriverEvent::Phone(PhoneEvent::Error(error)) => {
                 state.error.set(Some(error.clone()));
                 if error.code == ds_core::PhoneErrorCode::EmergencyAddressRequired {
-                    if let Some(user) = phone.snapshot().user_id
-                        && phone.emergency_address_id().is_none()
-                    {
-                        // The server refused the remembered address: forget it in this browser
-                        // (the core already stopped presenting it).
-                        ds_web::emergency::store_address_id(&user, None);
-                    }
+                    phone.forget_refused_emergency_address(error);
                     state.emergency_form.set(true);
                 }
             }
