@@ -271,8 +271,8 @@ fn connected(host: web_sys::HtmlElement) {
                 let words = move || text(locale.get(), Text::NoCredentials);
                 let region = move || text(locale.get(), Text::Softphone);
                 view! {
-                    <section class="ds-softphone" part="base" aria-label=region>
-                        <p class="ds-error" role="alert" data-testid="error-chip">{words}</p>
+                    <section class="ds-softphone" part="base" aria-label=ds_ui::reactive(region)>
+                        <p class="ds-error" role="alert" data-testid="error-chip">{ds_ui::reactive(words)}</p>
                     </section>
                 }
                 .into_any()

@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::i18n::Locale;
+use crate::reactive;
 
 /// Asked before the request with the destination; returning `false` cancels it.
 pub type BeforeCall = Rc<dyn Fn(&str) -> bool>;
@@ -248,7 +249,7 @@ pub fn Dialer(
             <div class="ds-keypad" part="keypad" role="group" aria-label=move || text(locale.get(), Text::Keypad)>
                 {keys}
             </div>
-            <button type="submit" class="ds-call-button" part="call-button" disabled=busy>
+            <button type="submit" class="ds-call-button" part="call-button" disabled=reactive(busy)>
                 {move || text(locale.get(), Text::Call)}
             </button>
             <p class="ds-progress" part="progress" role="status" data-state=move || progress_name(progress.get())>

@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::format;
 use crate::i18n::Locale;
+use crate::reactive;
 
 /// Height of one row in px; must match `.ds-history-row` in the element's CSS.
 pub const ROW_HEIGHT: f64 = 56.0;
@@ -332,21 +333,21 @@ pub fn CallHistory(
     };
 
     view! {
-        <section class="ds-history" part="base" aria-label=region_label>
-            {body}
+        <section class="ds-history" part="base" aria-label=reactive(region_label)>
+            {reactive(body)}
             <div
                 class="ds-history-scroller"
                 node_ref=scroller
                 role="list"
-                aria-label=region_label
+                aria-label=reactive(region_label)
                 // Keyboard users can scroll it even when no row has a button.
                 tabindex="0"
                 hidden=move || phase.get() != Phase::Ready || rows.with(Vec::is_empty)
                 on:scroll=move |_| measure()
             >
-                <div class="ds-spacer" aria-hidden="true" style:height=top_spacer></div>
-                {visible_rows}
-                <div class="ds-spacer" aria-hidden="true" style:height=bottom_spacer></div>
+                <div class="ds-spacer" aria-hidden="true" style:height=reactive(top_spacer)></div>
+                {reactive(visible_rows)}
+                <div class="ds-spacer" aria-hidden="true" style:height=reactive(bottom_spacer)></div>
             </div>
             <Show when=move || phase.get() == Phase::Ready && !next_pages.with(Vec::is_empty)>
                 <button

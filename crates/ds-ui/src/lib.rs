@@ -19,6 +19,16 @@ pub use screen_pop::ScreenPop;
 
 pub use softphone::{BeforeDial, PhoneState, Softphone, SoftphoneCtx};
 
+/// A reactive value (a child or an attribute) behind one shared function type. Under
+/// `erase_components`, `view!` does this itself for closures written inline (`{move || …}`), so
+/// that tachys' render code is compiled once per output type instead of once per closure; a
+/// closure held in a variable (`{label}`) or returned by a component needs it by hand.
+pub fn reactive<T: 'static>(
+    f: impl FnMut() -> T + Send + 'static,
+) -> std::sync::Arc<std::sync::Mutex<dyn FnMut() -> T + Send>> {
+    std::sync::Arc::new(std::sync::Mutex::new(f))
+}
+
 /// The always-visible connection status chip.
 #[component]
 pub fn StatusChip(
@@ -41,12 +51,12 @@ pub fn StatusChip(
         <span
             class="ds-status-chip"
             part="status"
-            data-state=state
+            data-state=reactive(state)
             role="status"
             aria-label=move || softphone::strings::text(locale.get(), softphone::strings::Text::ConnectionStatus)
             data-testid="status-chip"
         >
-            {label}
+            {reactive(label)}
         </span>
     }
 }

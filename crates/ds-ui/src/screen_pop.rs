@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use crate::account_link::AccountLink;
 use crate::history::CallHistory;
 use crate::i18n::Locale;
+use crate::reactive;
 
 /// The ringing caller, as handed to the lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,8 +241,8 @@ pub fn ScreenPop(
 
     view! {
         <section class="ds-screen-pop" part="base" aria-label=move || text(locale.get(), Text::Region)>
-            {card}
-            {recent}
+            {reactive(card)}
+            {reactive(recent)}
         </section>
     }
 }

@@ -14,6 +14,7 @@ use super::SoftphoneCtx;
 use super::dialpad::Keys;
 use super::strings::{Text, disabled_text, state_text, text};
 use crate::i18n::Locale;
+use crate::reactive;
 
 /// The big line for a caller: name, else formatted number, else "Unknown" in `locale`.
 pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
@@ -41,8 +42,8 @@ fn Caller(call: Memo<Option<CallInfo>>) -> impl IntoView {
         })
     };
     view! {
-        <p class="ds-caller" data-testid="caller">{primary}</p>
-        <p class="ds-caller-number">{secondary}</p>
+        <p class="ds-caller" data-testid="caller">{reactive(primary)}</p>
+        <p class="ds-caller-number">{reactive(secondary)}</p>
     }
 }
 
@@ -74,7 +75,7 @@ pub fn IncomingStack(
                         <button
                             type="button"
                             class="ds-answer"
-                            disabled=answering
+                            disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Answer), who().unwrap_or_default())
                             on:click=move |_| ctx.command(Command::Answer { call: handle })
                         >
@@ -83,7 +84,7 @@ pub fn IncomingStack(
                         <button
                             type="button"
                             class="ds-decline"
-                            disabled=answering
+                            disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Decline), who().unwrap_or_default())
                             on:click=move |_| {
                                 ctx.command(Command::Reject { call: handle, reason: RejectReason::Decline })
@@ -126,8 +127,8 @@ fn control_button(
             type="button"
             class="ds-control"
             aria-pressed=move || pressed.map(|p| if p.get() { "true" } else { "false" })
-            disabled=disabled
-            title=title
+            disabled=reactive(disabled)
+            title=reactive(title)
             on:click=move |_| on_click()
         >
             {label}
@@ -232,7 +233,7 @@ pub fn InCall(
                     <div class="ds-actions">
                         <button
                             type="button"
-                            disabled=empty
+                            disabled=reactive(empty)
                             on:click=move |_| {
                                 ctx.command(Command::BlindTransfer {
                                     call: current,
@@ -245,7 +246,7 @@ pub fn InCall(
                         </button>
                         <button
                             type="button"
-                            disabled=empty
+                            disabled=reactive(empty)
                             on:click=move |_| {
                                 ctx.command(Command::ConsultTransfer {
                                     call: current,
@@ -297,7 +298,7 @@ pub fn InCall(
             >
                 <span>{move || kind().map(|k| state_text(ctx.locale.get(), k))}</span>
                 " "
-                <span class="ds-timer" role="timer">{timer}</span>
+                <span class="ds-timer" role="timer">{reactive(timer)}</span>
             </p>
             <div class="ds-controls" part="controls" role="group" aria-label=ctx.t(Text::CallControls)>
                 {mute}
@@ -308,13 +309,13 @@ pub fn InCall(
                     type="button"
                     class="ds-hangup"
                     part="hangup-button"
-                    disabled=hangup_disabled
+                    disabled=reactive(hangup_disabled)
                     on:click=move |_| ctx.command(Command::Hangup { call: current })
                 >
                     {ctx.t(Text::HangUp)}
                 </button>
             </div>
-            {attended}
+            {reactive(attended)}
             {move || {
                 keypad_open.get().then(|| {
                     view! {
@@ -325,7 +326,7 @@ pub fn InCall(
                     }
                 })
             }}
-            {transfer_panel}
+            {reactive(transfer_panel)}
         </section>
     }
 }
@@ -354,7 +355,7 @@ pub fn HeldCards(
             };
             view! {
                 <li class="ds-held-card" data-testid="held-card">
-                    <span class="ds-caller">{who}</span>
+                    <span class="ds-caller">{reactive(who)}</span>
                     <span class="ds-call-state">
                         {move || call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))}
                     </span>

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, cannot_call_text, dial_notice_text};
+use crate::reactive;
 
 /// The 12 keys; `on_key` gets the key's character.
 #[component]
@@ -126,7 +127,7 @@ pub fn Dialpad() -> impl IntoView {
                 {ctx.t(Text::Call)}
             </button>
             <p class="ds-hint" id=reason_id data-testid="call-reason">
-                {reason}
+                {reactive(reason)}
             </p>
         </form>
     }

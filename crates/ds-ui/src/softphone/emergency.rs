@@ -15,6 +15,7 @@ use leptos::task::spawn_local;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, address_problem_text};
+use crate::reactive;
 
 /// Keeps the banner's one-line summary in step with the chosen address id: loads it when the id
 /// changes, and forgets an id the server no longer knows (deleted, or from another account).
@@ -83,7 +84,7 @@ pub fn EmergencyBanner() -> impl IntoView {
         });
     };
     let form_id = ctx.id("e911-form");
-    move || {
+    reactive(move || {
         let kind = banner.get();
         let words = move || match kind {
             Banner::NoAddress => ctx.t(Text::EmergencyNoAddress).to_owned(),
@@ -125,7 +126,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                 data-state=state_name
             >
                 <p>
-                    {words}
+                    {reactive(words)}
                     {move || failed.get().then(|| format!(" {}", ctx.t(Text::AddressNotSaved)))}
                 </p>
                 {confirm_button}
@@ -140,14 +141,14 @@ pub fn EmergencyBanner() -> impl IntoView {
                 </button>
             </div>
         }
-    }
+    })
 }
 
 /// The form, while open.
 #[component]
 pub fn EmergencyForm() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || ctx.state.emergency_form.get().then(|| view! { <AddressForm /> })
+    reactive(move || ctx.state.emergency_form.get().then(|| view! { <AddressForm /> }))
 }
 
 /// Form fields in order: the field, its label, its `autocomplete` token.

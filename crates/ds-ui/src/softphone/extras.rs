@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use super::SoftphoneCtx;
 use super::strings::{Text, end_text, error_text, quality_text};
 use crate::i18n::Locale;
+use crate::reactive;
 
 /// Offered when the connection ended (error, or disconnected) so the user can try again.
 #[component]
@@ -20,7 +21,7 @@ pub fn ReconnectButton() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let offline =
         move || matches!(ctx.state.status.get(), ConnectionStatus::Error | ConnectionStatus::Disconnected);
-    move || {
+    reactive(move || {
         offline().then(|| {
             view! {
                 <button
@@ -38,7 +39,7 @@ pub fn ReconnectButton() -> impl IntoView {
                 </button>
             }
         })
-    }
+    })
 }
 
 /// Live quality of the current call: a word, details on demand, and the one-way warning.
@@ -64,7 +65,7 @@ pub fn QualityIndicator() -> impl IntoView {
     };
     // One figure of the current report, formatted; the button and list stay put (keeping focus)
     // while the figures update every second.
-    let figure = move |format: fn(&QualityReport) -> String| move || report().map(|r| format(&r));
+    let figure = move |format: fn(&QualityReport) -> String| reactive(move || report().map(|r| format(&r)));
     let heard = move || {
         report().map(|r| {
             ctx.t(if hears_audio(r.packets_received, r.total_audio_energy) { Text::Yes } else { Text::No })
@@ -73,7 +74,7 @@ pub fn QualityIndicator() -> impl IntoView {
     let one_way = move || report().is_some_and(|r| r.one_way_audio);
     view! {
         <Show when=move || report().is_some()>
-            <div class="ds-quality" data-level=key>
+            <div class="ds-quality" data-level=reactive(key)>
                 <button
                     type="button"
                     class="ds-quality-button"
@@ -84,7 +85,7 @@ pub fn QualityIndicator() -> impl IntoView {
                     on:click=move |_| open.update(|o| *o = !*o)
                 >
                     <span class="ds-quality-dot" aria-hidden="true"></span>
-                    {word}
+                    {reactive(word)}
                 </button>
                 <dl class="ds-quality-details" id=details_id.clone() hidden=move || !open.get()>
                     <dt>"MOS"</dt>
@@ -96,7 +97,7 @@ pub fn QualityIndicator() -> impl IntoView {
                     <dt>{ctx.t(Text::RoundTrip)}</dt>
                     <dd>{figure(|r| r.rtt_ms.map_or_else(|| "–".to_owned(), millis))}</dd>
                     <dt>{ctx.t(Text::SoundReceived)}</dt>
-                    <dd>{heard}</dd>
+                    <dd>{reactive(heard)}</dd>
                 </dl>
             </div>
             <Show when=one_way>
@@ -120,7 +121,7 @@ pub fn ErrorChip() -> impl IntoView {
             })
         })
     };
-    move || {
+    reactive(move || {
         shown().map(|(kind, detail)| {
             let locale = ctx.locale.get();
             // The core's own English sentences for refused actions are already plain words.
@@ -143,7 +144,7 @@ pub fn ErrorChip() -> impl IntoView {
                 </div>
             }
         })
-    }
+    })
 }
 
 /// `x` with one decimal, without float formatting (which would add kilobytes to the bundle).
@@ -162,7 +163,7 @@ fn millis(ms: f64) -> String {
 #[component]
 pub fn EnableAudio() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || {
+    reactive(move || {
         ctx.state.audio_blocked.get().then(|| {
             view! {
                 <button
@@ -177,14 +178,14 @@ pub fn EnableAudio() -> impl IntoView {
                 </button>
             }
         })
-    }
+    })
 }
 
 /// The end reason of the call that just ended (busy, no answer, failed…), for a few seconds.
 #[component]
 pub fn EndedNotice() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || {
+    reactive(move || {
         ctx.state.ended.get().map(|call| {
             let summary = end_summary(&call);
             view! {
@@ -193,7 +194,7 @@ pub fn EndedNotice() -> impl IntoView {
                 </p>
             }
         })
-    }
+    })
 }
 
 /// Microphone and speaker pickers with "System default"; choices are remembered by ds-web.
@@ -225,7 +226,7 @@ pub fn DevicePicker() -> impl IntoView {
         };
         view! {
             <label class="ds-device">
-                <span>{label}</span>
+                <span>{reactive(label)}</span>
                 <select on:change=move |event| {
                     let select: web_sys::HtmlSelectElement = event.target().unwrap().unchecked_into();
                     let value = select.value();
@@ -239,7 +240,7 @@ pub fn DevicePicker() -> impl IntoView {
                     });
                 }>
                     <option value="" selected=move || chosen().is_empty()>{ctx.t(Text::SystemDefault)}</option>
-                    {options}
+                    {reactive(options)}
                 </select>
             </label>
         }

@@ -23,8 +23,8 @@ use ds_web::quality::QualityReport;
 use ds_web::{AudioDevice, DriverEvent, PhoneHandle};
 use leptos::prelude::*;
 
-use crate::StatusChip;
 use crate::i18n::Locale;
+use crate::{StatusChip, reactive};
 use strings::{Text, text};
 
 /// Asked before dialing with the cleaned destination; `false` vetoes the call (the element's
@@ -288,7 +288,7 @@ pub fn Softphone(
         }
     };
     // Rendered anew when the language changes (see `SoftphoneCtx::t`).
-    move || {
+    reactive(move || {
         locale.track();
         view! {
         <section class="ds-softphone" part="base" aria-label=ctx.t(Text::Softphone)>
@@ -305,10 +305,10 @@ pub fn Softphone(
             <extras::ErrorChip />
             <extras::EnableAudio />
             <extras::EndedNotice />
-            {screen}
-            {cards}
+            {reactive(screen)}
+            {reactive(cards)}
             <extras::DevicePicker />
         </section>
         }
-    }
+    })
 }
