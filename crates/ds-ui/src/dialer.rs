@@ -125,8 +125,7 @@ pub fn Dialer(
         let StreamNotice::Event(event) = notice else { return };
         let call_id = event.data.get("call_id").and_then(|v| v.as_str());
         let current = progress.get_untracked();
-        let next =
-            placed.with_untracked(|p| dial_progress_after(current, &event.name, call_id, p.as_deref()));
+        let next = dial_progress_after(current, &event.name, call_id, placed.read_untracked().as_deref());
         if next != current {
             progress.set(next);
         }
@@ -236,7 +235,7 @@ pub fn Dialer(
                     type="button"
                     class="ds-backspace"
                     aria-label=move || text(locale.get(), Text::Delete)
-                    disabled=move || destination.with(String::is_empty)
+                    disabled=move || destination.read().is_empty()
                     on:click=move |_| {
                         destination.update(|d| {
                             d.pop();

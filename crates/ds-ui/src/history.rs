@@ -279,29 +279,27 @@ pub fn CallHistory(
     });
 
     let window = Memo::new(move |_| {
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         visible_window(scroll_top.get(), viewport.get(), ROW_HEIGHT, total, OVERSCAN)
     });
     // Integer pixels (the row height is whole): formatting an f64 here was the bundle's last use
     // of float `Display` (docs/benchmarks.md, "Size work").
     let top_spacer = move || format!("{}px", window.get().0 * ROW_HEIGHT as usize);
     let bottom_spacer = move || {
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         format!("{}px", (total - window.get().1) * ROW_HEIGHT as usize)
     };
 
     let visible_rows = move || {
         let (start, end) = window.get();
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         let locale = locale.get();
         let now = now.get();
-        rows.with(|rows| {
-            rows[start..end]
-                .iter()
-                .enumerate()
-                .map(|(offset, call)| history_row(call, start + offset + 1, total, locale, now, on_call_back))
-                .collect_view()
-        })
+        rows.read()[start..end]
+            .iter()
+            .enumerate()
+            .map(|(offset, call)| history_row(call, start + offset + 1, total, locale, now, on_call_back))
+            .collect_view()
     };
 
     let region_label = move || match label {
@@ -324,7 +322,7 @@ pub fn CallHistory(
             </div>
         }
         .into_any(),
-        Phase::Ready if rows.with(Vec::is_empty) => view! {
+        Phase::Ready if rows.read().is_empty() => view! {
             <p class="ds-state" role="status" data-state="empty">{move || text(locale.get(), Text::Empty)}</p>
         }
         .into_any(),
@@ -342,14 +340,14 @@ pub fn CallHistory(
                 aria-label=reactive(region_label)
                 // Keyboard users can scroll it even when no row has a button.
                 tabindex="0"
-                hidden=move || phase.get() != Phase::Ready || rows.with(Vec::is_empty)
+                hidden=move || phase.get() != Phase::Ready || rows.read().is_empty()
                 on:scroll=move |_| measure()
             >
                 <div class="ds-spacer" aria-hidden="true" style:height=reactive(top_spacer)></div>
                 {reactive(visible_rows)}
                 <div class="ds-spacer" aria-hidden="true" style:height=reactive(bottom_spacer)></div>
             </div>
-            <Show when=move || phase.get() == Phase::Ready && !next_pages.with(Vec::is_empty)>
+            <Show when=move || phase.get() == Phase::Ready && !next_pages.read().is_empty()>
                 <button
                     type="button"
                     class="ds-button ds-load-more"

@@ -150,7 +150,7 @@ pub fn ScreenPop(
             return;
         }
         let event_call = event.data.get("call_id").and_then(|v| v.as_str());
-        let shown_call = ring.with_untracked(|r| r.as_ref().and_then(|r| r.caller.call_id.clone()));
+        let shown_call = ring.read_untracked().as_ref().and_then(|r| r.caller.call_id.clone());
         if let Some(reason) = pop_dismissal(&event.name, event_call, shown_call.as_deref()) {
             dismiss(reason);
         }
@@ -214,7 +214,7 @@ pub fn ScreenPop(
     // The caller's recent calls depend on the ring only (not on the lookup's answer), so the list
     // is built once per ring and does not reload when the record arrives.
     let shown_caller = Memo::new(move |_| {
-        ring.with(|r| r.as_ref().map(|r| (r.seq, r.caller.number.clone(), r.caller.call_id.clone())))
+        ring.read().as_ref().map(|r| (r.seq, r.caller.number.clone(), r.caller.call_id.clone()))
     });
     let recent = move || {
         let (_, number, ringing_call) = shown_caller.get()?;

@@ -28,18 +28,18 @@ pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
 }
 
 fn find(ctx: SoftphoneCtx, handle: CallHandle) -> Option<CallInfo> {
-    ctx.state.calls.with(|calls| calls.iter().find(|c| c.handle == handle).cloned())
+    ctx.state.calls.read().iter().find(|c| c.handle == handle).cloned()
 }
 
 /// Name and number of the other party.
 #[component]
 fn Caller(call: Memo<Option<CallInfo>>) -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    let primary = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+    let primary = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
     let secondary = move || {
-        call.with(|c| {
-            c.as_ref().and_then(|c| caller_display(c.remote_name.as_deref(), &c.remote_number).secondary)
-        })
+        call.read()
+            .as_ref()
+            .and_then(|c| caller_display(c.remote_name.as_deref(), &c.remote_number).secondary)
     };
     view! {
         <p class="ds-caller" data-testid="caller">{reactive(primary)}</p>
@@ -61,14 +61,14 @@ pub fn IncomingStack(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
-            let answering = move || call.with(|c| c.as_ref().is_some_and(|c| c.answering || c.ending));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
+            let answering = move || call.read().as_ref().is_some_and(|c| c.answering || c.ending);
             view! {
                 <li class="ds-incoming-card" part="incoming-card" data-testid="incoming-card">
                     <Caller call=call />
                     <p class="ds-call-state">
                         {move || {
-                            call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))
+                            call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))
                         }}
                     </p>
                     <div class="ds-actions">
@@ -119,7 +119,7 @@ fn control_button(
     on_click: Box<dyn Fn()>,
 ) -> impl IntoView {
     // Concrete (not generic) parameters: one copy of this button's code serves all four.
-    let control = move || controls.with(|c| c.as_ref().map(|c| pick(c).clone()));
+    let control = move || controls.read().as_ref().map(|c| pick(c).clone());
     let disabled = move || control().is_none_or(|c| !c.enabled);
     let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.locale.get(), why));
     view! {
@@ -145,27 +145,25 @@ pub fn InCall(
     let ctx = expect_context::<SoftphoneCtx>();
     let state = ctx.state;
     let call = Memo::new(move |_| find(ctx, current));
-    let controls =
-        Memo::new(move |_| call.with(|c| c.as_ref().map(|c| call_controls(c, state.status.get()))));
+    let controls = Memo::new(move |_| call.read().as_ref().map(|c| call_controls(c, state.status.get())));
     // Plain closures rather than memos below: cheap to recompute, and every distinct memo type
     // costs bundle size.
-    let kind = move || call.with(|c| c.as_ref().map(call_state_kind));
+    let kind = move || call.read().as_ref().map(call_state_kind);
     let timer = move || {
         let now = state.now_ms.get();
-        call.with(|c| {
-            c.as_ref()
-                .filter(|c| c.phase.is_connected())
-                .and_then(|c| call_duration_secs(c, now))
-                .map(format_call_duration)
-        })
+        call.read()
+            .as_ref()
+            .filter(|c| c.phase.is_connected())
+            .and_then(|c| call_duration_secs(c, now))
+            .map(format_call_duration)
     };
     let keypad_open = RwSignal::new(false);
     let transfer_open = RwSignal::new(false);
     let digits = RwSignal::new(String::new());
     let transfer_to = RwSignal::new(String::new());
-    let muted = Signal::derive(move || call.with(|c| c.as_ref().is_some_and(|c| c.muted)));
-    let held = Signal::derive(move || controls.with(|c| c.as_ref().is_some_and(|c| c.shows_resume)));
-    let pair = move || state.calls.with(|calls| transfer_pair(calls, current));
+    let muted = Signal::derive(move || call.read().as_ref().is_some_and(|c| c.muted));
+    let held = Signal::derive(move || controls.read().as_ref().is_some_and(|c| c.shows_resume));
+    let pair = move || transfer_pair(&state.calls.read(), current);
 
     let mute = control_button(
         ctx,
@@ -205,7 +203,7 @@ pub fn InCall(
         Some(transfer_open.into()),
         Box::new(move || transfer_open.update(|open| *open = !*open)),
     );
-    let hangup_disabled = move || controls.with(|c| c.as_ref().is_none_or(|c| !c.hangup.enabled));
+    let hangup_disabled = move || controls.read().as_ref().is_none_or(|c| !c.hangup.enabled);
 
     let send_digit = Callback::new(move |key: char| {
         let mut buffer = [0u8; 4];
@@ -215,7 +213,7 @@ pub fn InCall(
     let transfer_panel = move || {
         transfer_open.get().then(|| {
             let input_label = ctx.t(Text::TransferTo);
-            let empty = move || transfer_to.with(|t| ds_core::view_model::strip_to_dial_string(t).is_empty());
+            let empty = move || ds_core::view_model::strip_to_dial_string(&transfer_to.read()).is_empty();
             view! {
                 <div class="ds-transfer" role="group" aria-label=input_label>
                     <input
@@ -345,19 +343,17 @@ pub fn HeldCards(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
             let can_switch = move || {
-                call.with(|c| {
-                    c.as_ref().is_some_and(|c| {
+                call.read().as_ref().is_some_and(|c| {
                         c.phase == CallPhase::Held && call_state_kind(c) == CallStateKind::OnHold
                     })
-                })
             };
             view! {
                 <li class="ds-held-card" data-testid="held-card">
                     <span class="ds-caller">{reactive(who)}</span>
                     <span class="ds-call-state">
-                        {move || call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))}
+                        {move || call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))}
                     </span>
                     <button
                         type="button"

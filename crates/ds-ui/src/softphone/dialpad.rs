@@ -46,8 +46,8 @@ pub fn Dialpad() -> impl IntoView {
     let state = ctx.state;
     let destination = RwSignal::new(String::new());
     let notice = RwSignal::new(None);
-    let busy = move || state.calls.with(|calls| dial_busy(calls));
-    let verdict = move || destination.with(|d| can_place_call(state.status.get(), d, busy()));
+    let busy = move || dial_busy(&state.calls.read());
+    let verdict = move || can_place_call(state.status.get(), &destination.read(), busy());
     let reason = move || verdict().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
     let reason_id = ctx.id("call-reason");
     let notice_id = ctx.id("dial-notice");
@@ -102,7 +102,7 @@ pub fn Dialpad() -> impl IntoView {
                     type="button"
                     class="ds-backspace"
                     aria-label=ctx.t(Text::DeleteDigit)
-                    disabled=move || destination.with(String::is_empty)
+                    disabled=move || destination.read().is_empty()
                     on:click=move |_| {
                         destination.update(|d| {
                             d.pop();

@@ -23,7 +23,7 @@ pub(super) fn follow_chosen_address(ctx: SoftphoneCtx) {
     let state = ctx.state;
     Effect::new(move |_| {
         let Some(id) = state.emergency_id.get() else { return };
-        if state.emergency_summary.with_untracked(|s| s.as_ref().is_some_and(|(known, _)| *known == id)) {
+        if state.emergency_summary.read_untracked().as_ref().is_some_and(|(known, _)| *known == id) {
             return;
         }
         let phone = ctx.with_phone(Clone::clone);
@@ -61,9 +61,8 @@ pub fn EmergencyBanner() -> impl IntoView {
             .emergency_session
             .with(|(presented, changed)| emergency_banner(chosen.as_deref(), presented.as_deref(), *changed))
     });
-    let summary = move || {
-        state.emergency_summary.with(|s| s.as_ref().map(|(_, line)| line.clone())).unwrap_or_default()
-    };
+    let summary =
+        move || state.emergency_summary.read().as_ref().map(|(_, line)| line.clone()).unwrap_or_default();
     let confirming = RwSignal::new(false);
     let failed = RwSignal::new(false);
     // After `network.changed`: forget the old network, then re-present the same address (§7.13).
@@ -238,7 +237,7 @@ fn AddressForm() -> impl IntoView {
             let input_id = ctx.id(autocomplete);
             let error_id = ctx.id(&format!("{autocomplete}-error"));
             let problem =
-                move || problems.with(|p| p.iter().find(|(f, _)| *f == field).map(|(_, problem)| *problem));
+                move || problems.read().iter().find(|(f, _)| *f == field).map(|(_, problem)| *problem);
             view! {
                 <div class="ds-device">
                     <label for=input_id.clone()>{ctx.t(label)}</label>

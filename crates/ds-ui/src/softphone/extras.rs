@@ -49,11 +49,11 @@ pub fn QualityIndicator() -> impl IntoView {
     let state = ctx.state;
     let open = RwSignal::new(false);
     let report = move || {
-        let current = state.calls.with(|calls| match select_layout(calls, state.active.get()) {
+        let current = match select_layout(&state.calls.read(), state.active.get()) {
             ds_core::view_model::Layout::InCall { current, .. } => Some(current),
             _ => None,
-        })?;
-        state.quality.with(|q| q.get(&current).copied())
+        }?;
+        state.quality.read().get(&current).copied()
     };
     let details_id = ctx.id("quality");
     let level = move || report().map(|r| quality_level(r.mos, r.one_way_audio));
@@ -112,13 +112,11 @@ pub fn QualityIndicator() -> impl IntoView {
 pub fn ErrorChip() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let shown = move || {
-        ctx.state.error.with(|error| {
-            error.as_ref().and_then(|e| {
-                let kind = error_kind_for(e);
-                // Autoplay has its own button; E911 has its banner.
-                (!matches!(kind, ErrorKind::AudioBlocked | ErrorKind::EmergencyAddress))
-                    .then(|| (kind, e.message.clone()))
-            })
+        ctx.state.error.read().as_ref().and_then(|e| {
+            let kind = error_kind_for(e);
+            // Autoplay has its own button; E911 has its banner.
+            (!matches!(kind, ErrorKind::AudioBlocked | ErrorKind::EmergencyAddress))
+                .then(|| (kind, e.message.clone()))
         })
     };
     reactive(move || {
@@ -213,16 +211,16 @@ pub fn DevicePicker() -> impl IntoView {
         };
         let options = move || {
             let selected = chosen();
-            ctx.state.devices.with(|devices| {
-                devices
-                    .iter()
-                    .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
-                    .map(|d| {
-                        let is_selected = d.id == selected;
-                        view! { <option value=d.id.clone() selected=is_selected>{d.label.clone()}</option> }
-                    })
-                    .collect_view()
-            })
+            ctx.state
+                .devices
+                .read()
+                .iter()
+                .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
+                .map(|d| {
+                    let is_selected = d.id == selected;
+                    view! { <option value=d.id.clone() selected=is_selected>{d.label.clone()}</option> }
+                })
+                .collect_view()
         };
         view! {
             <label class="ds-device">

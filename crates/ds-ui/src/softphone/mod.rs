@@ -95,7 +95,7 @@ impl PhoneState {
 }
 
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
-    if signal.with_untracked(|current| current != &value) {
+    if *signal.read_untracked() != value {
         signal.set(value);
     }
 }
@@ -261,7 +261,7 @@ pub fn Softphone(
     provide_context(ctx);
     emergency::follow_chosen_address(ctx);
 
-    let layout = Memo::new(move |_| state.calls.with(|calls| select_layout(calls, state.active.get())));
+    let layout = Memo::new(move |_| select_layout(&state.calls.read(), state.active.get()));
     // Three parts re-render independently, so that a call-waiting ring or a held call changing
     // does not rebuild the current call's screen (an open DTMF keypad or transfer field stays).
     let current = Memo::new(move |_| match layout.get() {
@@ -275,9 +275,7 @@ pub fn Softphone(
     });
     let screen = move || match current.get() {
         Some(current) => view! { <calls::InCall current=current /> }.into_any(),
-        None if others.with(|(_, ringing, _)| ringing.is_empty()) => {
-            view! { <dialpad::Dialpad /> }.into_any()
-        }
+        None if others.read().1.is_empty() => view! { <dialpad::Dialpad /> }.into_any(),
         None => ().into_any(),
     };
     let cards = move || {
