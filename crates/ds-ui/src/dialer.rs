@@ -193,7 +193,7 @@ pub fn Dialer(
                     class="ds-key"
                     part="key"
                     aria-label=key.to_string()
-                    on:click=move |_| destination.update(|d| d.push(key))
+                    on:click=move |_| destination.write().push(key)
                 >
                     {key.to_string()}
                 </button>
@@ -237,9 +237,7 @@ pub fn Dialer(
                     aria-label=move || text(locale.get(), Text::Delete)
                     disabled=move || destination.read().is_empty()
                     on:click=move |_| {
-                        destination.update(|d| {
-                            d.pop();
-                        })
+                        destination.write().pop();
                     }
                 >
                     "⌫"

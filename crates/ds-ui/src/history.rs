@@ -160,7 +160,7 @@ pub fn CallHistory(
 
     let load_first = move || {
         let paths = history_paths(&filter.get_untracked());
-        generation.update_value(|g| *g += 1);
+        *generation.write_value() += 1;
         let mine = generation.get_value();
         phase.set(Phase::Loading);
         rows.set(Vec::new());
@@ -200,11 +200,11 @@ pub fn CallHistory(
             if let Ok(pages) = fetch_pages(&link, paths).await
                 && generation.try_get_value() == Some(mine)
             {
-                rows.update(|rows| {
-                    for page in pages {
-                        merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
-                    }
-                });
+                let mut rows = rows.write();
+                for page in pages {
+                    merge_rows(&mut rows, without_excluded(page.data, &filter.get_untracked()));
+                }
+                drop(rows);
                 now.set(format::now_ms());
             }
         });
@@ -227,12 +227,12 @@ pub fn CallHistory(
             match reply {
                 Ok(pages) => {
                     let mut next = Vec::new();
-                    rows.update(|rows| {
-                        for page in pages {
-                            merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
-                            next.extend(page.next_page_url);
-                        }
-                    });
+                    let mut rows = rows.write();
+                    for page in pages {
+                        merge_rows(&mut rows, without_excluded(page.data, &filter.get_untracked()));
+                        next.extend(page.next_page_url);
+                    }
+                    drop(rows);
                     next_pages.set(next);
                 }
                 Err(error) => fail(error),

@@ -121,23 +121,21 @@ pub fn ScreenPop(
     };
 
     let show = move |caller: Caller| {
-        next_seq.update_value(|s| *s += 1);
+        *next_seq.write_value() += 1;
         let seq = next_seq.get_value();
         let handler = lookup.get_value();
         ring.set(Some(Ring { seq, caller: caller.clone(), record: None, looking_up: handler.is_some() }));
         let Some(handler) = handler else { return };
         leptos::task::spawn_local(async move {
             let record = handler(caller).await;
-            let shown = ring.try_with_untracked(|r| r.as_ref().map(|r| r.seq)).flatten();
+            let shown = ring.try_read_untracked().and_then(|r| r.as_ref().map(|r| r.seq));
             if !lookup_applies(seq, shown) {
                 return; // another call rang meanwhile, or this one was dismissed
             }
-            ring.update(|r| {
-                if let Some(r) = r {
-                    r.record = record;
-                    r.looking_up = false;
-                }
-            });
+            if let Some(r) = ring.write().as_mut() {
+                r.record = record;
+                r.looking_up = false;
+            }
         });
     };
 

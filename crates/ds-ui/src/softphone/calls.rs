@@ -193,7 +193,7 @@ pub fn InCall(
         |c| &c.keypad,
         Signal::stored(ctx.t(Text::Keypad)),
         Some(keypad_open.into()),
-        Box::new(move || keypad_open.update(|open| *open = !*open)),
+        Box::new(move || keypad_open.set(!keypad_open.get_untracked())),
     );
     let transfer = control_button(
         ctx,
@@ -201,14 +201,14 @@ pub fn InCall(
         |c| &c.transfer,
         Signal::stored(ctx.t(Text::Transfer)),
         Some(transfer_open.into()),
-        Box::new(move || transfer_open.update(|open| *open = !*open)),
+        Box::new(move || transfer_open.set(!transfer_open.get_untracked())),
     );
     let hangup_disabled = move || controls.read().as_ref().is_none_or(|c| !c.hangup.enabled);
 
     let send_digit = Callback::new(move |key: char| {
         let mut buffer = [0u8; 4];
         ctx.command(Command::SendDtmf { call: current, digits: key.encode_utf8(&mut buffer).to_owned() });
-        digits.update(|d| d.push(key));
+        digits.write().push(key);
     });
     let transfer_panel = move || {
         transfer_open.get().then(|| {

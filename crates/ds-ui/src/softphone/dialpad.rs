@@ -66,11 +66,11 @@ pub fn Dialpad() -> impl IntoView {
         }
     };
     let on_key = Callback::new(move |key: char| {
-        destination.update(|d| {
-            if d.len() < ds_core::destination::MAX_DESTINATION_LEN {
-                d.push(key)
-            }
-        });
+        let mut typed = destination.write();
+        if typed.len() < ds_core::destination::MAX_DESTINATION_LEN {
+            typed.push(key)
+        }
+        drop(typed);
         notice.set(None);
     });
     view! {
@@ -104,9 +104,7 @@ pub fn Dialpad() -> impl IntoView {
                     aria-label=ctx.t(Text::DeleteDigit)
                     disabled=move || destination.read().is_empty()
                     on:click=move |_| {
-                        destination.update(|d| {
-                            d.pop();
-                        });
+                        destination.write().pop();
                         notice.set(None);
                     }
                 >

@@ -82,7 +82,7 @@ pub fn QualityIndicator() -> impl IntoView {
                     aria-expanded=move || if open.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
                     title=ctx.t(Text::QualityDetails)
-                    on:click=move |_| open.update(|o| *o = !*o)
+                    on:click=move |_| open.set(!open.get_untracked())
                 >
                     <span class="ds-quality-dot" aria-hidden="true"></span>
                     {reactive(word)}

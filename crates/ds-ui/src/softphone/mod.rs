@@ -118,19 +118,19 @@ pub struct SoftphoneCtx {
 impl SoftphoneCtx {
     /// Sends a command to the phone.
     pub fn command(&self, command: Command) {
-        self.phone.with_value(|phone| phone.command(command));
+        self.phone.read_value().command(command);
     }
 
     pub fn with_phone<R>(&self, f: impl FnOnce(&PhoneHandle) -> R) -> R {
-        self.phone.with_value(f)
+        f(&self.phone.read_value())
     }
 
     /// Dials `destination` unless the host vetoes it.
     pub fn dial(&self, destination: &str) -> bool {
-        let allowed = self.before_dial.with_value(|hook| hook.as_ref().is_none_or(|hook| hook(destination)));
+        let allowed = self.before_dial.read_value().as_ref().is_none_or(|hook| hook(destination));
         if allowed {
             self.state.error.set(None);
-            self.phone.with_value(|phone| phone.dial(destination));
+            self.phone.read_value().dial(destination);
         }
         allowed
     }
@@ -181,11 +181,11 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
                 state.ended.set(Some(call.clone()));
                 set_timeout(
                     move || {
-                        state.ended.try_update(|ended| {
-                            if ended.as_ref().is_some_and(|c| c.handle == handle) {
-                                *ended = None;
-                            }
-                        });
+                        if let Some(mut ended) = state.ended.try_write()
+                            && ended.as_ref().is_some_and(|c| c.handle == handle)
+                        {
+                            *ended = None;
+                        }
                     },
                     Duration::from_millis(END_SUMMARY_MS),
                 );
@@ -195,16 +195,16 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
             )) => {
                 // Being connected makes a stale "connection lost" or "could not sign in" chip wrong.
                 use ds_core::view_model::{ErrorKind, error_kind_for};
-                state.error.update(|error| {
-                    if error.as_ref().is_some_and(|e| {
-                        matches!(
-                            error_kind_for(e),
-                            ErrorKind::NotConnected | ErrorKind::Network | ErrorKind::SignInFailed
-                        )
-                    }) {
-                        *error = None;
-                    }
-                });
+                let mut error = state.error.write();
+                if error.as_ref().is_some_and(|e| {
+                    matches!(
+                        error_kind_for(e),
+                        ErrorKind::NotConnected | ErrorKind::Network | ErrorKind::SignInFailed
+                    )
+                }) {
+                    *error = None;
+                }
+                drop(error);
             }
             DriverEvent::DevicesChanged(devices) => {
                 let chosen = [phone.input_device(), phone.output_device()];
