@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::format;
 use crate::i18n::Locale;
-use crate::reactive;
+use crate::{reactive, show};
 
 /// Height of one row in px; must match `.ds-history-row` in the element's CSS.
 pub const ROW_HEIGHT: f64 = 56.0;
@@ -330,6 +330,24 @@ pub fn CallHistory(
     }
     };
 
+    let more_to_load = move || phase.get() == Phase::Ready && !next_pages.read().is_empty();
+    let load_more_button = move || {
+        view! {
+            <button
+                type="button"
+                class="ds-button ds-load-more"
+                part="load-more"
+                disabled=move || loading_more.get()
+                on:click=move |_| load_more()
+            >
+                {move || {
+                    text(locale.get(), if loading_more.get() { Text::LoadingMore } else { Text::LoadMore })
+                }}
+            </button>
+        }
+        .into_any()
+    };
+
     view! {
         <section class="ds-history" part="base" aria-label=reactive(region_label)>
             {reactive(body)}
@@ -347,19 +365,7 @@ pub fn CallHistory(
                 {reactive(visible_rows)}
                 <div class="ds-spacer" aria-hidden="true" style:height=reactive(bottom_spacer)></div>
             </div>
-            <Show when=move || phase.get() == Phase::Ready && !next_pages.read().is_empty()>
-                <button
-                    type="button"
-                    class="ds-button ds-load-more"
-                    part="load-more"
-                    disabled=move || loading_more.get()
-                    on:click=move |_| load_more()
-                >
-                    {move || {
-                        text(locale.get(), if loading_more.get() { Text::LoadingMore } else { Text::LoadMore })
-                    }}
-                </button>
-            </Show>
+            {show(Box::new(more_to_load), Box::new(load_more_button))}
         </section>
     }
 }

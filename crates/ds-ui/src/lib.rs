@@ -29,6 +29,17 @@ pub fn reactive<T: 'static>(
     std::sync::Arc::new(std::sync::Mutex::new(f))
 }
 
+/// What `<Show>` does: `view` while `when` is true, rebuilt only when `when` changes. Boxed so
+/// that one copy of the code serves every use (`<Show>` is compiled once per condition and child
+/// type).
+pub(crate) fn show(
+    when: Box<dyn Fn() -> bool + Send + Sync>,
+    view: Box<dyn Fn() -> AnyView + Send + Sync>,
+) -> AnyView {
+    let shown = ArcMemo::new(move |_| when());
+    reactive(move || shown.get().then(&view)).into_any()
+}
+
 /// The always-visible connection status chip.
 #[component]
 pub fn StatusChip(

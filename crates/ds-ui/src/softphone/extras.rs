@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use super::SoftphoneCtx;
 use super::strings::{Text, end_text, error_text, quality_text};
 use crate::i18n::Locale;
-use crate::reactive;
+use crate::{reactive, show};
 
 /// Offered when the connection ended (error, or disconnected) so the user can try again.
 #[component]
@@ -72,8 +72,8 @@ pub fn QualityIndicator() -> impl IntoView {
         })
     };
     let one_way = move || report().is_some_and(|r| r.one_way_audio);
-    view! {
-        <Show when=move || report().is_some()>
+    let shown = move || {
+        view! {
             <div class="ds-quality" data-level=reactive(key)>
                 <button
                     type="button"
@@ -100,11 +100,13 @@ pub fn QualityIndicator() -> impl IntoView {
                     <dd>{reactive(heard)}</dd>
                 </dl>
             </div>
-            <Show when=one_way>
-                <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p>
-            </Show>
-        </Show>
-    }
+            {show(Box::new(one_way), Box::new(move || {
+                view! { <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p> }.into_any()
+            }))}
+        }
+        .into_any()
+    };
+    show(Box::new(move || report().is_some()), Box::new(shown))
 }
 
 /// The last error, in words a user understands (the detail stays in the tooltip).
