@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::i18n::Locale;
-use crate::reactive;
+use crate::{handler, reactive};
 
 /// Asked before the request with the destination; returning `false` cancels it.
 pub type BeforeCall = Rc<dyn Fn(&str) -> bool>;
@@ -193,7 +193,7 @@ pub fn Dialer(
                     class="ds-key"
                     part="key"
                     aria-label=key.to_string()
-                    on:click=move |_| destination.write().push(key)
+                    on:click=handler(move |_| destination.write().push(key))
                 >
                     {key.to_string()}
                 </button>
@@ -207,10 +207,10 @@ pub fn Dialer(
             class="ds-dialer"
             part="base"
             aria-label=move || text(locale.get(), Text::Region)
-            on:submit=move |event| {
+            on:submit=handler(move |event: leptos::ev::SubmitEvent| {
                 event.prevent_default();
                 call();
-            }
+            })
         >
             <div class="ds-destination-row">
                 <input
@@ -222,23 +222,23 @@ pub fn Dialer(
                     aria-label=move || text(locale.get(), Text::Destination)
                     placeholder=move || text(locale.get(), Text::Destination)
                     prop:value=move || format_as_you_type(&destination.get())
-                    on:input=move |event| {
+                    on:input=handler(move |event: web_sys::Event| {
                         if let Some(input) = event
                             .target()
                             .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
                         {
                             destination.set(strip_to_dial_string(&input.value()));
                         }
-                    }
+                    })
                 />
                 <button
                     type="button"
                     class="ds-backspace"
                     aria-label=move || text(locale.get(), Text::Delete)
                     disabled=move || destination.read().is_empty()
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         destination.write().pop();
-                    }
+                    })
                 >
                     "⌫"
                 </button>

@@ -18,7 +18,7 @@ use leptos::prelude::*;
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::format;
 use crate::i18n::Locale;
-use crate::{reactive, show};
+use crate::{handler, reactive, show};
 
 /// Height of one row in px; must match `.ds-history-row` in the element's CSS.
 pub const ROW_HEIGHT: f64 = 56.0;
@@ -316,7 +316,7 @@ pub fn CallHistory(
         Phase::Failed(words) => view! {
             <div class="ds-state ds-error" role="alert" data-state="error">
                 <p>{words}</p>
-                <button type="button" class="ds-button" on:click=move |_| load_first()>
+                <button type="button" class="ds-button" on:click=handler(move |_| load_first())>
                     {move || text(locale.get(), Text::Retry)}
                 </button>
             </div>
@@ -338,7 +338,7 @@ pub fn CallHistory(
                 class="ds-button ds-load-more"
                 part="load-more"
                 disabled=move || loading_more.get()
-                on:click=move |_| load_more()
+                on:click=handler(move |_| load_more())
             >
                 {move || {
                     text(locale.get(), if loading_more.get() { Text::LoadingMore } else { Text::LoadMore })
@@ -359,7 +359,7 @@ pub fn CallHistory(
                 // Keyboard users can scroll it even when no row has a button.
                 tabindex="0"
                 hidden=move || phase.get() != Phase::Ready || rows.read().is_empty()
-                on:scroll=move |_| measure()
+                on:scroll=handler(move |_| measure())
             >
                 <div class="ds-spacer" aria-hidden="true" style:height=reactive(top_spacer)></div>
                 {reactive(visible_rows)}
@@ -415,11 +415,11 @@ fn history_row(
                 type="button"
                 class="ds-call-back"
                 aria-label=back_label
-                on:click=move |_| {
+                on:click=handler(move |_| {
                     if let Some(handler) = on_call_back.get_value() {
                         handler(&number, &call_id);
                     }
-                }
+                })
             >
                 "☎"
             </button>

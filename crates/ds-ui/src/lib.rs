@@ -29,6 +29,13 @@ pub fn reactive<T: 'static>(
     std::sync::Arc::new(std::sync::Mutex::new(f))
 }
 
+/// An event handler behind one boxed type per event. Each `on:click=move |_| …` is an attribute
+/// type of its own, with its own copy of tachys' event and attribute code; boxed, all the click
+/// handlers share one.
+pub(crate) fn handler<E: 'static>(f: impl FnMut(E) + 'static) -> Box<dyn FnMut(E)> {
+    Box::new(f)
+}
+
 /// What `<Show>` does: `view` while `when` is true, rebuilt only when `when` changes. Boxed so
 /// that one copy of the code serves every use (`<Show>` is compiled once per condition and child
 /// type).

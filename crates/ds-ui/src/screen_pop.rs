@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use crate::account_link::AccountLink;
 use crate::history::CallHistory;
 use crate::i18n::Locale;
-use crate::reactive;
+use crate::{handler, reactive};
 
 /// The ringing caller, as handed to the lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,11 +178,11 @@ pub fn ScreenPop(
                 <button
                     type="button"
                     class="ds-button ds-primary"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         if let Some(handler) = on_open_record.get_value() {
                             handler(&number, &record);
                         }
-                    }
+                    })
                 >
                     {text(locale_now, Text::OpenRecord)}
                 </button>
@@ -200,7 +200,7 @@ pub fn ScreenPop(
                 {notes.map(|n| view! { <p class="ds-notes" data-testid="record-notes">{n}</p> })}
                 <div class="ds-actions" part="actions">
                     {open}
-                    <button type="button" class="ds-button" on:click=move |_| dismiss(DismissReason::User)>
+                    <button type="button" class="ds-button" on:click=handler(move |_| dismiss(DismissReason::User))>
                         {text(locale_now, Text::Dismiss)}
                     </button>
                 </div>

@@ -14,7 +14,7 @@ use super::SoftphoneCtx;
 use super::dialpad::Keys;
 use super::strings::{Text, disabled_text, state_text, text};
 use crate::i18n::Locale;
-use crate::reactive;
+use crate::{handler, reactive};
 
 /// The big line for a caller: name, else formatted number, else "Unknown" in `locale`.
 pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
@@ -77,7 +77,7 @@ pub fn IncomingStack(
                             class="ds-answer"
                             disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Answer), who().unwrap_or_default())
-                            on:click=move |_| ctx.command(Command::Answer { call: handle })
+                            on:click=handler(move |_| ctx.command(Command::Answer { call: handle }))
                         >
                             {ctx.t(Text::Answer)}
                         </button>
@@ -86,9 +86,9 @@ pub fn IncomingStack(
                             class="ds-decline"
                             disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Decline), who().unwrap_or_default())
-                            on:click=move |_| {
+                            on:click=handler(move |_| {
                                 ctx.command(Command::Reject { call: handle, reason: RejectReason::Decline })
-                            }
+                            })
                         >
                             {ctx.t(Text::Decline)}
                         </button>
@@ -129,7 +129,7 @@ fn control_button(
             aria-pressed=move || pressed.map(|p| if p.get() { "true" } else { "false" })
             disabled=reactive(disabled)
             title=reactive(title)
-            on:click=move |_| on_click()
+            on:click=handler(move |_| on_click())
         >
             {label}
         </button>
@@ -223,35 +223,35 @@ pub fn InCall(
                         aria-label=input_label
                         placeholder=input_label
                         prop:value=move || transfer_to.get()
-                        on:input=move |event| {
+                        on:input=handler(move |event: web_sys::Event| {
                             let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
                             transfer_to.set(input.value());
-                        }
+                        })
                     />
                     <div class="ds-actions">
                         <button
                             type="button"
                             disabled=reactive(empty)
-                            on:click=move |_| {
+                            on:click=handler(move |_| {
                                 ctx.command(Command::BlindTransfer {
                                     call: current,
                                     destination: transfer_to.get_untracked(),
                                 });
                                 transfer_open.set(false);
-                            }
+                            })
                         >
                             {ctx.t(Text::TransferNow)}
                         </button>
                         <button
                             type="button"
                             disabled=reactive(empty)
-                            on:click=move |_| {
+                            on:click=handler(move |_| {
                                 ctx.command(Command::ConsultTransfer {
                                     call: current,
                                     destination: transfer_to.get_untracked(),
                                 });
                                 transfer_open.set(false);
-                            }
+                            })
                         >
                             {ctx.t(Text::ConsultFirst)}
                         </button>
@@ -271,11 +271,11 @@ pub fn InCall(
                     <button
                         type="button"
                         disabled=move || !complete()
-                        on:click=move |_| ctx.command(Command::CompleteTransfer { call: current })
+                        on:click=handler(move |_| ctx.command(Command::CompleteTransfer { call: current }))
                     >
                         {ctx.t(Text::CompleteTransfer)}
                     </button>
-                    <button type="button" on:click=move |_| ctx.command(Command::CancelTransfer { call: current })>
+                    <button type="button" on:click=handler(move |_| ctx.command(Command::CancelTransfer { call: current }))>
                         {ctx.t(Text::CancelTransfer)}
                     </button>
                 </div>
@@ -308,7 +308,7 @@ pub fn InCall(
                     class="ds-hangup"
                     part="hangup-button"
                     disabled=reactive(hangup_disabled)
-                    on:click=move |_| ctx.command(Command::Hangup { call: current })
+                    on:click=handler(move |_| ctx.command(Command::Hangup { call: current }))
                 >
                     {ctx.t(Text::HangUp)}
                 </button>
@@ -359,7 +359,7 @@ pub fn HeldCards(
                         type="button"
                         disabled=move || !can_switch()
                         aria-label=move || format!("{} {}", ctx.t(Text::SwitchTo), who().unwrap_or_default())
-                        on:click=move |_| ctx.command(Command::Resume { call: handle })
+                        on:click=handler(move |_| ctx.command(Command::Resume { call: handle }))
                     >
                         {ctx.t(Text::SwitchTo)}
                     </button>

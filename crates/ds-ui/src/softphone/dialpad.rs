@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, cannot_call_text, dial_notice_text};
-use crate::reactive;
+use crate::{handler, reactive};
 
 /// The 12 keys; `on_key` gets the key's character.
 #[component]
@@ -26,7 +26,7 @@ pub fn Keys(
             let name: &str = key.encode_utf8(&mut name);
             let name = name.to_owned();
             view! {
-                <button type="button" class="ds-key" part="key" aria-label=name on:click=move |_| on_key.run(key)>
+                <button type="button" class="ds-key" part="key" aria-label=name on:click=handler(move |_| on_key.run(key))>
                     <span class="ds-key-digit" aria-hidden="true">{key.to_string()}</span>
                     <span class="ds-key-letters" aria-hidden="true">{letters}</span>
                 </button>
@@ -76,10 +76,10 @@ pub fn Dialpad() -> impl IntoView {
     view! {
         <form
             class="ds-dialpad"
-            on:submit=move |event| {
+            on:submit=handler(move |event: leptos::ev::SubmitEvent| {
                 event.prevent_default();
                 call();
-            }
+            })
         >
             <div class="ds-destination-row">
                 <input
@@ -93,20 +93,20 @@ pub fn Dialpad() -> impl IntoView {
                     placeholder=ctx.t(Text::NumberToCall)
                     aria-describedby=notice_id.clone()
                     prop:value=move || format_as_you_type(&destination.get())
-                    on:input=move |event| {
+                    on:input=handler(move |event: web_sys::Event| {
                         let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
                         set_from_raw(&input.value());
-                    }
+                    })
                 />
                 <button
                     type="button"
                     class="ds-backspace"
                     aria-label=ctx.t(Text::DeleteDigit)
                     disabled=move || destination.read().is_empty()
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         destination.write().pop();
                         notice.set(None);
-                    }
+                    })
                 >
                     "⌫"
                 </button>

@@ -15,7 +15,7 @@ use leptos::task::spawn_local;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, address_problem_text};
-use crate::reactive;
+use crate::{handler, reactive};
 
 /// Keeps the banner's one-line summary in step with the chosen address id: loads it when the id
 /// changes, and forgets an id the server no longer knows (deleted, or from another account).
@@ -111,7 +111,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                 <button
                     type="button"
                     aria-disabled=move || confirming.get().then_some("true")
-                    on:click=confirm
+                    on:click=handler(confirm)
                 >
                     {move || ctx.t(if confirming.get() { Text::Saving } else { Text::ConfirmOnNetwork })}
                 </button>
@@ -134,7 +134,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                     node_ref=state.emergency_button
                     aria-expanded=move || if state.emergency_form.get() { "true" } else { "false" }
                     aria-controls=form_id.clone()
-                    on:click=move |_| state.emergency_form.set(true)
+                    on:click=handler(move |_| state.emergency_form.set(true))
                 >
                     {open_label}
                 </button>
@@ -270,12 +270,12 @@ fn AddressForm() -> impl IntoView {
             novalidate
             aria-labelledby=labelled_by
             aria-busy=move || saving.get().then_some("true")
-            on:submit=submit
-            on:keydown=move |event| {
+            on:submit=handler(submit)
+            on:keydown=handler(move |event: leptos::ev::KeyboardEvent| {
                 if event.key() == "Escape" {
                     close();
                 }
-            }
+            })
         >
             <h2 class="ds-heading" id=heading_id>{ctx.t(Text::EmergencyAddress)}</h2>
             {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> })}
@@ -289,7 +289,7 @@ fn AddressForm() -> impl IntoView {
                 >
                     {move || ctx.t(if saving.get() { Text::Saving } else { Text::SaveAddress })}
                 </button>
-                <button type="button" on:click=move |_| close()>
+                <button type="button" on:click=handler(move |_| close())>
                     {ctx.t(Text::Cancel)}
                 </button>
             </div>

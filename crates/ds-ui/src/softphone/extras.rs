@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use super::SoftphoneCtx;
 use super::strings::{Text, end_text, error_text, quality_text};
 use crate::i18n::Locale;
-use crate::{reactive, show};
+use crate::{handler, reactive, show};
 
 /// Offered when the connection ended (error, or disconnected) so the user can try again.
 #[component]
@@ -27,13 +27,13 @@ pub fn ReconnectButton() -> impl IntoView {
                 <button
                     type="button"
                     class="ds-reconnect"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         ctx.state.error.set(None);
                         let phone = ctx.with_phone(Clone::clone);
                         leptos::task::spawn_local(async move {
                             let _ = phone.connect().await;
                         });
-                    }
+                    })
                 >
                     {ctx.t(Text::Reconnect)}
                 </button>
@@ -82,7 +82,7 @@ pub fn QualityIndicator() -> impl IntoView {
                     aria-expanded=move || if open.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
                     title=ctx.t(Text::QualityDetails)
-                    on:click=move |_| open.set(!open.get_untracked())
+                    on:click=handler(move |_| open.set(!open.get_untracked()))
                 >
                     <span class="ds-quality-dot" aria-hidden="true"></span>
                     {reactive(word)}
@@ -137,7 +137,7 @@ pub fn ErrorChip() -> impl IntoView {
                         type="button"
                         class="ds-dismiss"
                         aria-label=ctx.t(Text::DismissError)
-                        on:click=move |_| ctx.state.error.set(None)
+                        on:click=handler(move |_| ctx.state.error.set(None))
                     >
                         "×"
                     </button>
@@ -169,10 +169,10 @@ pub fn EnableAudio() -> impl IntoView {
                 <button
                     type="button"
                     class="ds-enable-audio"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         ctx.with_phone(|phone| phone.resume_audio());
                         ctx.with_phone(|phone| ctx.state.refresh(phone));
-                    }
+                    })
                 >
                     {ctx.t(Text::EnableAudio)}
                 </button>
@@ -227,7 +227,7 @@ pub fn DevicePicker() -> impl IntoView {
         view! {
             <label class="ds-device">
                 <span>{reactive(label)}</span>
-                <select on:change=move |event| {
+                <select on:change=handler(move |event: web_sys::Event| {
                     let select: web_sys::HtmlSelectElement = event.target().unwrap().unchecked_into();
                     let value = select.value();
                     let choice = (!value.is_empty()).then_some(value);
@@ -238,7 +238,7 @@ pub fn DevicePicker() -> impl IntoView {
                             phone.set_output_device(choice)
                         }
                     });
-                }>
+                })>
                     <option value="" selected=move || chosen().is_empty()>{ctx.t(Text::SystemDefault)}</option>
                     {reactive(options)}
                 </select>
