@@ -258,6 +258,7 @@ pub fn InCall(
                     </div>
                 </div>
             }
+            .into_any()
         })
     };
     let attended = move || {
@@ -279,7 +280,7 @@ pub fn InCall(
                         {ctx.t(Text::CancelTransfer)}
                     </button>
                 </div>
-            }
+            }.into_any()
         })
     };
     view! {
@@ -321,7 +322,7 @@ pub fn InCall(
                             {move || digits.get()}
                         </output>
                         <Keys label=ctx.t(Text::Keypad) on_key=send_digit />
-                    }
+                    }.into_any()
                 })
             }}
             {reactive(transfer_panel)}

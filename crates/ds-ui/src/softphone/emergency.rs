@@ -280,7 +280,7 @@ fn AddressForm() -> impl IntoView {
             <h2 class="ds-heading" id=heading_id>{ctx.t(Text::EmergencyAddress)}</h2>
             {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> })}
             {fields}
-            {move || server_error.get().map(|message| view! { <p class="ds-error" role="alert">{message}</p> })}
+            {move || server_error.get().map(|message| view! { <p class="ds-error" role="alert">{message}</p> }.into_any())}
             <div class="ds-actions">
                 <button
                     type="submit"

@@ -38,6 +38,7 @@ pub fn ReconnectButton() -> impl IntoView {
                     {ctx.t(Text::Reconnect)}
                 </button>
             }
+            .into_any()
         })
     })
 }
@@ -143,6 +144,7 @@ pub fn ErrorChip() -> impl IntoView {
                     </button>
                 </div>
             }
+            .into_any()
         })
     })
 }
@@ -177,6 +179,7 @@ pub fn EnableAudio() -> impl IntoView {
                     {ctx.t(Text::EnableAudio)}
                 </button>
             }
+            .into_any()
         })
     })
 }
@@ -193,6 +196,7 @@ pub fn EndedNotice() -> impl IntoView {
                     {move || end_text(ctx.locale.get(), summary)}
                 </p>
             }
+            .into_any()
         })
     })
 }
