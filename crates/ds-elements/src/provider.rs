@@ -71,7 +71,7 @@ pub(crate) fn connect(host: web_sys::HtmlElement, css: &'static str, build: Buil
     let mount = crate::mount(
         container,
         Box::new(move || {
-            let locale = Signal::derive(move || for_view.get());
+            let locale: Signal<Locale> = Signal::from(for_view);
             build(&host, link, locale)
         }),
     );

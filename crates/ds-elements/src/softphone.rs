@@ -260,7 +260,7 @@ fn connected(host: web_sys::HtmlElement) {
             let mount = crate::mount(
                 container,
                 Box::new(move || {
-                    let locale = Signal::derive(move || locale_for_view.get());
+                    let locale: Signal<Locale> = Signal::from(locale_for_view);
                     view! { <ds_ui::Softphone phone=phone locale=locale before_dial=before_dial /> }
                         .into_any()
                 }),
@@ -272,7 +272,7 @@ fn connected(host: web_sys::HtmlElement) {
                 container,
                 Box::new(move || {
                     use ds_ui::softphone::strings::{Text, text};
-                    let locale = Signal::derive(move || locale_for_view.get());
+                    let locale: Signal<Locale> = Signal::from(locale_for_view);
                     let words = move || text(locale.get(), Text::NoCredentials);
                     let region = move || text(locale.get(), Text::Softphone);
                     view! {
