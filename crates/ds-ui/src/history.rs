@@ -424,6 +424,7 @@ fn history_row(
                 "☎"
             </button>
         }
+        .into_any()
     });
     view! {
         <div
@@ -440,11 +441,11 @@ fn history_row(
             </span>
             <span class="ds-party">
                 <span class="ds-party-name">{party}</span>
-                {secondary.map(|n| view! { <span class="ds-party-number">{n}</span> })}
+                {secondary.map(|n| view! { <span class="ds-party-number">{n}</span> }.into_any())}
             </span>
             <span class="ds-when">
                 <time datetime=call.started_at.clone() title=when_full>{when}</time>
-                {duration.map(|d| view! { <span class="ds-duration">{d}</span> })}
+                {duration.map(|d| view! { <span class="ds-duration">{d}</span> }.into_any())}
             </span>
             {button}
         </div>

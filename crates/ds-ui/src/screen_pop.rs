@@ -187,17 +187,18 @@ pub fn ScreenPop(
                     {text(locale_now, Text::OpenRecord)}
                 </button>
             }
+            .into_any()
         });
         view! {
             <div class="ds-pop-card" data-state="ringing" data-number=number.clone()>
                 <div class="ds-caller" part="caller" role="status" aria-live="assertive">
                     <span class="ds-visually-hidden">{text(locale_now, Text::IncomingFrom)} " "</span>
                     <span class="ds-caller-primary" data-testid="caller-primary">{primary}</span>
-                    {secondary.map(|s| view! { <span class="ds-caller-secondary">{s}</span> })}
+                    {secondary.map(|s| view! { <span class="ds-caller-secondary">{s}</span> }.into_any())}
                     <span class="ds-caller-number">{format_for_display(&number)}</span>
                 </div>
-                {shown.looking_up.then(|| view! { <p class="ds-hint">{text(locale_now, Text::LookingUp)}</p> })}
-                {notes.map(|n| view! { <p class="ds-notes" data-testid="record-notes">{n}</p> })}
+                {shown.looking_up.then(|| view! { <p class="ds-hint">{text(locale_now, Text::LookingUp)}</p> }.into_any())}
+                {notes.map(|n| view! { <p class="ds-notes" data-testid="record-notes">{n}</p> }.into_any())}
                 <div class="ds-actions" part="actions">
                     {open}
                     <button type="button" class="ds-button" on:click=handler(move |_| dismiss(DismissReason::User))>

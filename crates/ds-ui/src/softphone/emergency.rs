@@ -116,6 +116,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                     {move || ctx.t(if confirming.get() { Text::Saving } else { Text::ConfirmOnNetwork })}
                 </button>
             }
+            .into_any()
         });
         view! {
             <div
@@ -278,7 +279,7 @@ fn AddressForm() -> impl IntoView {
             })
         >
             <h2 class="ds-heading" id=heading_id>{ctx.t(Text::EmergencyAddress)}</h2>
-            {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> })}
+            {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> }.into_any())}
             {fields}
             {move || server_error.get().map(|message| view! { <p class="ds-error" role="alert">{message}</p> }.into_any())}
             <div class="ds-actions">
