@@ -114,8 +114,8 @@ fn control_button(
     ctx: SoftphoneCtx,
     controls: Memo<Option<CallControls>>,
     pick: fn(&CallControls) -> &Control,
-    label: Signal<&'static str>,
-    pressed: Option<Signal<bool>>,
+    label: Box<dyn Fn() -> &'static str + Send + Sync>,
+    pressed: Option<Box<dyn Fn() -> bool + Send + Sync>>,
     on_click: Box<dyn Fn()>,
 ) -> impl IntoView {
     // Concrete (not generic) parameters: one copy of this button's code serves all four.
@@ -126,12 +126,12 @@ fn control_button(
         <button
             type="button"
             class="ds-control"
-            aria-pressed=move || pressed.map(|p| if p.get() { "true" } else { "false" })
+            aria-pressed=move || pressed.as_ref().map(|p| if p() { "true" } else { "false" })
             disabled=reactive(disabled)
             title=reactive(title)
             on:click=handler(move |_| on_click())
         >
-            {label}
+            {reactive(label)}
         </button>
     }
 }
@@ -161,26 +161,26 @@ pub fn InCall(
     let transfer_open = RwSignal::new(false);
     let digits = RwSignal::new(String::new());
     let transfer_to = RwSignal::new(String::new());
-    let muted = Signal::derive(move || call.read().as_ref().is_some_and(|c| c.muted));
-    let held = Signal::derive(move || controls.read().as_ref().is_some_and(|c| c.shows_resume));
+    let muted = move || call.read().as_ref().is_some_and(|c| c.muted);
+    let held = move || controls.read().as_ref().is_some_and(|c| c.shows_resume);
     let pair = move || transfer_pair(&state.calls.read(), current);
 
     let mute = control_button(
         ctx,
         controls,
         |c| &c.mute,
-        Signal::derive(move || if muted.get() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) }),
-        Some(muted),
-        Box::new(move || ctx.command(Command::SetMuted { call: current, muted: !muted.get_untracked() })),
+        Box::new(move || if muted() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) }),
+        Some(Box::new(muted)),
+        Box::new(move || ctx.command(Command::SetMuted { call: current, muted: !untrack(muted) })),
     );
     let hold = control_button(
         ctx,
         controls,
         |c| &c.hold,
-        Signal::derive(move || if held.get() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) }),
+        Box::new(move || if held() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) }),
         None,
         Box::new(move || {
-            ctx.command(if held.get_untracked() {
+            ctx.command(if untrack(held) {
                 Command::Resume { call: current }
             } else {
                 Command::Hold { call: current }
@@ -191,16 +191,16 @@ pub fn InCall(
         ctx,
         controls,
         |c| &c.keypad,
-        Signal::stored(ctx.t(Text::Keypad)),
-        Some(keypad_open.into()),
+        Box::new(move || ctx.t(Text::Keypad)),
+        Some(Box::new(move || keypad_open.get())),
         Box::new(move || keypad_open.set(!keypad_open.get_untracked())),
     );
     let transfer = control_button(
         ctx,
         controls,
         |c| &c.transfer,
-        Signal::stored(ctx.t(Text::Transfer)),
-        Some(transfer_open.into()),
+        Box::new(move || ctx.t(Text::Transfer)),
+        Some(Box::new(move || transfer_open.get())),
         Box::new(move || transfer_open.set(!transfer_open.get_untracked())),
     );
     let hangup_disabled = move || controls.read().as_ref().is_none_or(|c| !c.hangup.enabled);
