@@ -17,7 +17,6 @@ use ds_core::{
     PhoneEvent, RandomSource, SocketId, TransportEvent, TransportRequest,
 };
 use ds_protocol::rest::{IceServer, IceServersResponse};
-use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -399,18 +398,16 @@ impl Inner {
 }
 
 async fn fetch_ice_servers(url: &str, token: &str) -> Result<Vec<IceServer>, String> {
-    let response = Request::get(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
+    let response = crate::http::fetch("GET", url, Some(&format!("Bearer {token}")), None)
         .await
         .map_err(|e| format!("the ICE-server request failed: {e}"))?;
     if !response.ok() {
-        let body = response.text().await.unwrap_or_default();
+        let body = response.text.unwrap_or_default();
         let detail = crate::rest::error_message(&body).unwrap_or_default();
-        return Err(format!("the ICE-server request answered {} {detail}", response.status()));
+        return Err(format!("the ICE-server request answered {} {detail}", response.status));
     }
     let not_understood = |e: String| format!("the ICE-server reply was not understood: {e}");
-    let text = response.text().await.map_err(|e| not_understood(e.to_string()))?;
+    let text = response.text.map_err(not_understood)?;
     let value = ds_protocol::json::Json::parse(&text).map_err(|e| not_understood(e.to_string()))?;
     let body = IceServersResponse::from_json(&value).map_err(not_understood)?;
     Ok(body.ice_servers)

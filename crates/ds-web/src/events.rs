@@ -7,7 +7,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use ds_protocol::json::Json;
-use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -126,26 +125,22 @@ pub(crate) async fn request_json(
     let mut secret = session.secret().await?;
     for attempt in 0..2 {
         let authorization = format!("Bearer {secret}");
-        let request = match (verb, body) {
-            (Verb::Post, Some(body)) => {
-                // What gloo's `.json(body)` sent, without its serde_json.
-                Request::post(&url)
-                    .header("Authorization", &authorization)
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string())
-            }
-            (Verb::Delete, _) => Request::delete(&url).header("Authorization", &authorization).build(),
-            _ => Request::get(&url).header("Authorization", &authorization).build(),
-        }
-        .map_err(|e| ApiError::BadBody(e.to_string()))?;
-        let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        let status = response.status();
+        let (method, body) = match (verb, body) {
+            (Verb::Post, Some(body)) => ("POST", Some(body.to_string())),
+            (Verb::Delete, _) => ("DELETE", None),
+            _ => ("GET", None),
+        };
+        let response = crate::http::fetch(method, &url, Some(&authorization), body)
+            .await
+            .map_err(ApiError::Unreachable)?;
+        let status = response.status;
         if (status == 401 || status == 403) && attempt == 0 {
             secret = session.refresh().await?;
             continue;
         }
-        let text = response.text().await.map_err(|e| ApiError::BadBody(e.to_string()))?;
-        if !response.ok() {
+        let ok = response.ok();
+        let text = response.text.map_err(ApiError::BadBody)?;
+        if !ok {
             let detail = parse_error_body(&text);
             return Err(ApiError::Status {
                 status,
@@ -329,7 +324,8 @@ impl StreamInner {
                 let weak = Rc::downgrade(&inner);
                 let url = url_for_probe.clone();
                 spawn_local(async move {
-                    let status = Request::get(&url).send().await.map(|r| r.status()).unwrap_or(0);
+                    let status =
+                        crate::http::fetch("GET", &url, None, None).await.map(|r| r.status).unwrap_or(0);
                     if let Some(inner) = weak.upgrade() {
                         StreamInner::failed(&inner, status == 401 || status == 403);
                     }

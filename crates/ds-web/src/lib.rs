@@ -9,6 +9,7 @@
 mod driver;
 pub mod emergency;
 pub mod events;
+mod http;
 pub mod js_api;
 mod media;
 pub mod quality;
