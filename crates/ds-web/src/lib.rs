@@ -6,6 +6,7 @@
 //! - [`quality`]: pure call-quality arithmetic (MOS estimate, one-way audio).
 //! - [`emergency`]: the user's E911 addresses (REST, and the chosen id kept per user).
 
+mod call_map;
 mod driver;
 pub mod emergency;
 pub mod events;

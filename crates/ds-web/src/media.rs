@@ -3,7 +3,6 @@
 //! the once-a-second `getStats` poll.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use ds_core::{CallHandle, MediaEvent, MediaRequest, PhoneErrorCode};
@@ -20,6 +19,7 @@ use web_sys::{
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
+use crate::call_map::CallMap;
 use crate::driver::{DriverEvent, Inner};
 use crate::quality::{QualityTracker, StatsSample};
 use crate::tokens::js_text;
@@ -86,12 +86,12 @@ type Interval = (i32, Closure<dyn FnMut()>);
 type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Media {
-    calls: RefCell<HashMap<CallHandle, CallMedia>>,
+    calls: RefCell<CallMap<CallMedia>>,
     /// Calls closed while their setup was still awaiting the browser.
-    closed: RefCell<HashSet<CallHandle>>,
+    closed: RefCell<CallMap<()>>,
     audio: RefCell<Option<HtmlAudioElement>>,
     remote_mix: RefCell<Option<MediaStream>>,
-    ringback: RefCell<HashSet<CallHandle>>,
+    ringback: RefCell<CallMap<()>>,
     ringtone: Cell<bool>,
     tone: RefCell<Option<TonePlayer>>,
     audio_ctx: RefCell<Option<AudioContext>>,
@@ -249,11 +249,11 @@ fn sample_from_report(report: &JsValue, at_ms: u64) -> StatsSample {
 impl Media {
     pub(crate) fn new() -> Media {
         Media {
-            calls: RefCell::new(HashMap::new()),
-            closed: RefCell::new(HashSet::new()),
+            calls: RefCell::new(CallMap::new()),
+            closed: RefCell::new(CallMap::new()),
             audio: RefCell::new(None),
             remote_mix: RefCell::new(None),
-            ringback: RefCell::new(HashSet::new()),
+            ringback: RefCell::new(CallMap::new()),
             ringtone: Cell::new(false),
             tone: RefCell::new(None),
             audio_ctx: RefCell::new(None),
@@ -419,7 +419,7 @@ impl Inner {
                     match inner.create_sdp(call, None).await {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::OfferCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains(&call) => {}
+                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
@@ -430,7 +430,7 @@ impl Inner {
                     match inner.create_sdp(call, Some(offer)).await {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::AnswerCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains(&call) => {}
+                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
@@ -467,14 +467,14 @@ impl Inner {
                 }
                 // Remembered for good (handles are never reused): a setup still awaiting the
                 // browser sees it and stops quietly.
-                self.media.closed.borrow_mut().insert(call);
+                self.media.closed.borrow_mut().insert(call, ());
                 self.quality.borrow_mut().remove(&call);
                 if self.media.calls.borrow().is_empty() {
                     self.media.stop_stats();
                 }
             }
             MediaRequest::StartRingback { call } => {
-                self.media.ringback.borrow_mut().insert(call);
+                self.media.ringback.borrow_mut().insert(call, ());
                 self.media.update_tone();
             }
             MediaRequest::StopRingback { call } => {
@@ -529,7 +529,7 @@ impl Inner {
             }
             Err(error) => return Err(error),
         };
-        if self.media.closed.borrow().contains(&call) {
+        if self.media.closed.borrow().contains_key(&call) {
             stop_stream(&mic);
             return Ok(None);
         }
@@ -744,7 +744,7 @@ impl Inner {
     pub(crate) fn set_input_device(self: &Rc<Self>, device: Option<String>) {
         store(INPUT_DEVICE_KEY, device.as_deref());
         *self.media.input_device.borrow_mut() = device.clone();
-        let live: Vec<CallHandle> = self.media.calls.borrow().keys().copied().collect();
+        let live: Vec<CallHandle> = self.media.calls.borrow().iter().map(|(h, _)| *h).collect();
         for call in live {
             let inner = self.clone();
             let device = device.clone();
