@@ -494,17 +494,19 @@ impl PhoneHandle {
 
     /// Fetches a token from the provider and starts connecting. Progress arrives as
     /// `ConnectionChanged` events.
-    pub async fn connect(&self) -> Result<(), TokenError> {
-        let token = match self.inner.tokens.fetch().await {
-            Ok(token) => token,
-            Err(error) => {
-                self.inner.emit_error(PhoneErrorCode::AuthFailed, error.to_string());
-                return Err(error);
-            }
-        };
-        crate::emergency::present_stored(self, &token);
-        self.inner.command(Command::Connect { token });
-        Ok(())
+    pub fn connect(&self) -> crate::LocalBoxFuture<'_, Result<(), TokenError>> {
+        Box::pin(async move {
+            let token = match self.inner.tokens.fetch().await {
+                Ok(token) => token,
+                Err(error) => {
+                    self.inner.emit_error(PhoneErrorCode::AuthFailed, error.to_string());
+                    return Err(error);
+                }
+            };
+            crate::emergency::present_stored(self, &token);
+            self.inner.command(Command::Connect { token });
+            Ok(())
+        })
     }
 
     /// Hangs up every call and closes the connection.
@@ -580,8 +582,8 @@ impl PhoneHandle {
     }
 
     /// The microphones and speakers the browser lists.
-    pub async fn audio_devices(&self) -> Vec<AudioDevice> {
-        crate::media::enumerate_audio_devices().await
+    pub fn audio_devices(&self) -> crate::LocalBoxFuture<'static, Vec<AudioDevice>> {
+        Box::pin(crate::media::enumerate_audio_devices())
     }
 
     /// Chooses the microphone (`None`: system default), remembers it in localStorage, and moves

@@ -12,6 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventSource, MessageEvent};
 
+use crate::LocalBoxFuture;
 use crate::driver::{now_ms, sleep_ms};
 use crate::rest::parse_error_body;
 use crate::tokens::{TokenError, TokenProvider};
@@ -88,19 +89,23 @@ impl AccountSession {
 }
 
 /// `GET {api_base}{path}` with the account session; one refresh-and-retry on 401/403.
-pub async fn get_json(api_base: &str, session: &AccountSession, path: &str) -> Result<Json, ApiError> {
-    request_json(api_base, session, Verb::Get, path, None).await
+pub fn get_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
+    path: &'a str,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    request_json(api_base, session, Verb::Get, path, None)
 }
 
 /// `POST {api_base}{path}` with a JSON body and the account session; one refresh-and-retry on
 /// 401/403. Returns the reply's JSON, or `Null` for an empty body (e.g. a bare 202).
-pub async fn post_json(
-    api_base: &str,
-    session: &AccountSession,
-    path: &str,
-    body: &Json,
-) -> Result<Json, ApiError> {
-    request_json(api_base, session, Verb::Post, path, Some(body)).await
+pub fn post_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
+    path: &'a str,
+    body: &'a Json,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    request_json(api_base, session, Verb::Post, path, Some(body))
 }
 
 /// The HTTP methods of [`request_json`].
@@ -114,46 +119,48 @@ pub(crate) enum Verb {
 /// `verb` (with a JSON `body` for POST) and one refresh-and-retry on 401/403, platform error
 /// bodies turned into [`ApiError::Status`]. An empty reply is `Null` for a POST or DELETE only.
 /// `session` may hold any bearer secret: the E911 client feeds it user tokens.
-pub(crate) async fn request_json(
-    api_base: &str,
-    session: &AccountSession,
+pub(crate) fn request_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
     verb: Verb,
-    path: &str,
-    body: Option<&Json>,
-) -> Result<Json, ApiError> {
-    let url = format!("{}{path}", api_base.trim_end_matches('/'));
-    let mut secret = session.secret().await?;
-    for attempt in 0..2 {
-        let authorization = format!("Bearer {secret}");
-        let (method, body) = match (verb, body) {
-            (Verb::Post, Some(body)) => ("POST", Some(body.to_string())),
-            (Verb::Delete, _) => ("DELETE", None),
-            _ => ("GET", None),
-        };
-        let response = crate::http::fetch(method, &url, Some(&authorization), body)
-            .await
-            .map_err(ApiError::Unreachable)?;
-        let status = response.status;
-        if (status == 401 || status == 403) && attempt == 0 {
-            secret = session.refresh().await?;
-            continue;
+    path: &'a str,
+    body: Option<&'a Json>,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    Box::pin(async move {
+        let url = format!("{}{path}", api_base.trim_end_matches('/'));
+        let mut secret = session.secret().await?;
+        for attempt in 0..2 {
+            let authorization = format!("Bearer {secret}");
+            let (method, body) = match (verb, body) {
+                (Verb::Post, Some(body)) => ("POST", Some(body.to_string())),
+                (Verb::Delete, _) => ("DELETE", None),
+                _ => ("GET", None),
+            };
+            let response = crate::http::fetch(method, &url, Some(&authorization), body)
+                .await
+                .map_err(ApiError::Unreachable)?;
+            let status = response.status;
+            if (status == 401 || status == 403) && attempt == 0 {
+                secret = session.refresh().await?;
+                continue;
+            }
+            let ok = response.ok();
+            let text = response.text.map_err(ApiError::BadBody)?;
+            if !ok {
+                let detail = parse_error_body(&text);
+                return Err(ApiError::Status {
+                    status,
+                    code: detail.as_ref().and_then(|d| d.code.clone()),
+                    message: detail.map(|d| d.message).unwrap_or(text),
+                });
+            }
+            if verb != Verb::Get && text.trim().is_empty() {
+                return Ok(Json::Null);
+            }
+            return Json::parse(&text).map_err(|e| ApiError::BadBody(e.to_string()));
         }
-        let ok = response.ok();
-        let text = response.text.map_err(ApiError::BadBody)?;
-        if !ok {
-            let detail = parse_error_body(&text);
-            return Err(ApiError::Status {
-                status,
-                code: detail.as_ref().and_then(|d| d.code.clone()),
-                message: detail.map(|d| d.message).unwrap_or(text),
-            });
-        }
-        if verb != Verb::Get && text.trim().is_empty() {
-            return Ok(Json::Null);
-        }
-        return Json::parse(&text).map_err(|e| ApiError::BadBody(e.to_string()));
-    }
-    unreachable!("the loop returns on its second pass")
+        unreachable!("the loop returns on its second pass")
+    })
 }
 
 /// One event of the account stream.

@@ -27,6 +27,12 @@ pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KE
 pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};
 pub use tokens::{TokenError, TokenProvider, parse_token_body};
 
+/// The future of an async method other crates await. Boxed on purpose: an `async fn`'s state
+/// machine is compiled into every crate that awaits it (ds-ui and ds-elements each had their own
+/// copy of the token fetch, the REST path…); behind `dyn Future` there is one copy, in ds-web
+/// (size work).
+pub type LocalBoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
 /// The origin of the page, e.g. `http://127.0.0.1:8787`, used as the default API base when the
 /// page is served by ds-local itself.
 pub fn page_origin() -> Option<String> {
