@@ -94,8 +94,10 @@ struct Socket {
     id: SocketId,
     ws: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    // Every listener takes a plain `Event` (cast inside): each distinct closure signature costs its
+    // own wasm-bindgen shims in the bundle (size work).
+    _on_message: Closure<dyn FnMut(Event)>,
+    _on_close: Closure<dyn FnMut(Event)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
 
@@ -330,13 +332,15 @@ impl Inner {
             }
         });
         let weak = Rc::downgrade(self);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let on_message = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: MessageEvent = event.unchecked_into();
             if let (Some(inner), Some(text)) = (weak.upgrade(), event.data().as_string()) {
                 inner.submit(Work::FrameText(text));
             }
         });
         let weak = Rc::downgrade(self);
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+        let on_close = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: CloseEvent = event.unchecked_into();
             if let Some(inner) = weak.upgrade() {
                 inner.forget_socket(id);
                 inner.transport_event(TransportEvent::SocketClosed {
