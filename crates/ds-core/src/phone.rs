@@ -1,6 +1,6 @@
 //! The phone: connection and call state machines (protocol.md §4, §6, §7).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use ds_protocol::signalling::{
     CallDirection, CallState, ClientMessage, EndReason, ErrorFrame, HeldBy, IceCandidate, RejectReason,
@@ -156,7 +156,7 @@ pub struct Phone {
     account_id: Option<String>,
     req_counter: u64,
     next_handle: u64,
-    calls: BTreeMap<CallHandle, Call>,
+    calls: CallTable,
     active: Option<CallHandle>,
     ringtone_on: bool,
     /// Recently ended server call ids: later frames for them are ignored, duplicates dropped.
@@ -206,7 +206,7 @@ impl Phone {
             account_id: None,
             req_counter: 0,
             next_handle: 0,
-            calls: BTreeMap::new(),
+            calls: CallTable::default(),
             active: None,
             ringtone_on: false,
             ended_ids: VecDeque::new(),
@@ -1650,4 +1650,67 @@ fn base36(mut value: u64) -> String {
     }
     out.reverse();
     String::from_utf8(out).expect("base36 digits are ASCII")
+}
+
+/// The live calls by handle, in handle order (a `BTreeMap`'s iteration order, which "the newest
+/// connected call" relies on). Why not `BTreeMap`: its node code is the largest collection code in
+/// the embed bundle, for a phone that holds at most a few calls (size work).
+#[derive(Default)]
+struct CallTable(Vec<(CallHandle, Call)>);
+
+impl CallTable {
+    fn find(&self, handle: &CallHandle) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.cmp(handle))
+    }
+
+    fn get(&self, handle: &CallHandle) -> Option<&Call> {
+        self.find(handle).ok().map(|at| &self.0[at].1)
+    }
+
+    fn get_mut(&mut self, handle: &CallHandle) -> Option<&mut Call> {
+        self.find(handle).ok().map(|at| &mut self.0[at].1)
+    }
+
+    /// Sets `handle`'s call, returning the one it replaces.
+    fn insert(&mut self, handle: CallHandle, call: Call) -> Option<Call> {
+        match self.find(&handle) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, call)),
+            Err(at) => {
+                self.0.insert(at, (handle, call));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, handle: &CallHandle) -> Option<Call> {
+        self.find(handle).ok().map(|at| self.0.remove(at).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (&CallHandle, &Call)> {
+        self.0.iter().map(|(handle, call)| (handle, call))
+    }
+
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &CallHandle> {
+        self.0.iter().map(|(handle, _)| handle)
+    }
+
+    fn values(&self) -> impl DoubleEndedIterator<Item = &Call> {
+        self.0.iter().map(|(_, call)| call)
+    }
+}
+
+impl std::ops::Index<&CallHandle> for CallTable {
+    type Output = Call;
+
+    fn index(&self, handle: &CallHandle) -> &Call {
+        self.get(handle).expect("no call with this handle")
+    }
 }
