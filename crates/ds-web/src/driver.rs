@@ -109,7 +109,7 @@ impl Socket {
         self.ws.set_onerror(None);
         let _ = self.ws.close();
         // We may be running inside one of this socket's callbacks: drop its closures later.
-        spawn_local(async move { drop(self) });
+        drop_later(Box::new(self));
     }
 }
 
@@ -252,7 +252,7 @@ impl Inner {
         if let Some(timer) = self.timer.borrow_mut().take() {
             window.clear_timeout_with_handle(timer.id);
             // This may run inside the timer's own callback: drop the closure later.
-            spawn_local(async move { drop(timer) });
+            drop_later(Box::new(timer));
         }
         let Some(deadline) = self.phone.borrow().poll_timeout() else { return };
         let delay = deadline.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
@@ -371,7 +371,7 @@ impl Inner {
         if socket.as_ref().is_some_and(|s| s.id == id) {
             // Drop the closures later: we are running inside one of them.
             if let Some(old) = socket.take() {
-                spawn_local(async move { drop(old) });
+                drop_later(Box::new(old));
             }
         }
     }
@@ -630,12 +630,19 @@ impl PhoneHandle {
     }
 }
 
-/// Resolves after `ms` milliseconds (a `setTimeout` promise).
-pub(crate) async fn sleep_ms(ms: i32) {
+/// Drops `value` on a later turn of the event loop: a closure must not be freed while it runs.
+/// One boxed helper, so the deferred drops share one future (size work).
+pub(crate) fn drop_later(value: Box<dyn std::any::Any>) {
+    spawn_local(async move { drop(value) });
+}
+
+/// Resolves (always `Ok`) after `ms` milliseconds: a `setTimeout` promise. A plain `JsFuture`,
+/// not an `async fn`, so it has no state machine of its own (size work).
+pub(crate) fn sleep_ms(ms: i32) -> wasm_bindgen_futures::JsFuture {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    wasm_bindgen_futures::JsFuture::from(promise)
 }

@@ -254,7 +254,7 @@ impl StreamInner {
     fn close_source(&self) {
         if let Some((source, closures)) = self.source.borrow_mut().take() {
             source.close();
-            spawn_local(async move { drop(closures) });
+            crate::driver::drop_later(Box::new(closures));
         }
     }
 
@@ -288,7 +288,7 @@ impl StreamInner {
         let Some(due) = inner.session.refresh_due_at() else { return };
         let weak = weak.clone();
         spawn_local(async move {
-            sleep_ms(due.saturating_sub(now_ms()).min(i32::MAX as u64) as i32).await;
+            let _ = sleep_ms(due.saturating_sub(now_ms()).min(i32::MAX as u64) as i32).await;
             let Some(inner) = weak.upgrade() else { return };
             if !inner.stopped.get() && inner.generation.get() == generation {
                 inner.close_source();
@@ -363,7 +363,7 @@ impl StreamInner {
         this.attempt.set(attempt + 1);
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            sleep_ms(sse_backoff_ms(attempt) as i32).await;
+            let _ = sleep_ms(sse_backoff_ms(attempt) as i32).await;
             if let Some(inner) = weak.upgrade()
                 && !inner.stopped.get()
             {

@@ -422,7 +422,7 @@ impl DialStackPhone {
                     if tabs.mirror().status["status"].as_str() == Some("connected") {
                         return Ok(JsValue::TRUE);
                     }
-                    crate::driver::sleep_ms(50).await;
+                    let _ = crate::driver::sleep_ms(50).await;
                     continue;
                 }
                 match phone.status() {
@@ -434,7 +434,9 @@ impl DialStackPhone {
                             None => js_error("transport_closed", "the connection closed"),
                         });
                     }
-                    _ => crate::driver::sleep_ms(50).await,
+                    _ => {
+                        let _ = crate::driver::sleep_ms(50).await;
+                    }
                 }
             }
         }))

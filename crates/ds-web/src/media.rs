@@ -150,10 +150,6 @@ pub fn classify_media_error(name: &str) -> PhoneErrorCode {
 
 type MediaFailure = (PhoneErrorCode, String);
 
-async fn sleep(ms: i32) {
-    crate::driver::sleep_ms(ms).await
-}
-
 async fn open_microphone(device: Option<&str>) -> Result<MediaStream, MediaFailure> {
     let media_devices = web_sys::window().and_then(|w| w.navigator().media_devices().ok()).ok_or((
         PhoneErrorCode::AudioDeviceUnavailable,
@@ -559,7 +555,7 @@ impl Inner {
         JsFuture::from(pc.set_local_description(local.unchecked_ref())).await.map_err(fail)?;
         let mut waited = 0;
         while pc.ice_gathering_state() != RtcIceGatheringState::Complete && waited < ICE_GATHERING_CAP_MS {
-            sleep(50).await;
+            let _ = crate::driver::sleep_ms(50).await;
             waited += 50;
         }
         if !self.media.calls.borrow().contains_key(&call) {
