@@ -13,10 +13,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
-    AudioContext, Event, GainNode, HtmlAudioElement, MediaDeviceInfo, MediaDeviceKind, MediaStream,
-    MediaStreamConstraints, MediaStreamTrack, OscillatorNode, RtcConfiguration, RtcIceCandidateInit,
-    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcSdpType,
-    RtcSessionDescriptionInit, RtcTrackEvent,
+    AudioContext, Event, GainNode, HtmlAudioElement, MediaStream, MediaStreamConstraints, MediaStreamTrack,
+    OscillatorNode, RtcConfiguration, RtcIceCandidateInit, RtcIceGatheringState, RtcPeerConnection,
+    RtcRtpSender, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::call_map::CallMap;
@@ -180,15 +179,17 @@ pub async fn enumerate_audio_devices() -> Vec<AudioDevice> {
     let Ok(promise) = media_devices.enumerate_devices() else { return Vec::new() };
     let Ok(list) = JsFuture::from(promise).await else { return Vec::new() };
     let list: js_sys::Array = list.unchecked_into();
+    // `MediaDeviceInfo` members read by name, like the stats below: each typed web-sys getter is
+    // one more import and JS shim in the bundle (size work).
     list.iter()
-        .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
         .filter_map(|d| {
-            let kind = match d.kind() {
-                MediaDeviceKind::Audioinput => AudioDeviceKind::Input,
-                MediaDeviceKind::Audiooutput => AudioDeviceKind::Output,
+            let kind = match read_string(&d, "kind").as_deref() {
+                Some("audioinput") => AudioDeviceKind::Input,
+                Some("audiooutput") => AudioDeviceKind::Output,
                 _ => return None,
             };
-            Some(AudioDevice { id: d.device_id(), label: d.label(), kind })
+            let id = read_string(&d, "deviceId").unwrap_or_default();
+            Some(AudioDevice { id, label: read_string(&d, "label").unwrap_or_default(), kind })
         })
         .collect()
 }
@@ -282,7 +283,7 @@ impl Media {
     /// The label of the microphone track a call is sending (test and diagnostics hook).
     pub(crate) fn sending_track_label(&self, call: CallHandle) -> Option<String> {
         let calls = self.calls.borrow();
-        calls.get(&call)?.sender.as_ref()?.track().map(|t| t.label())
+        read_string(calls.get(&call)?.sender.as_ref()?.track()?.as_ref(), "label")
     }
 
     /// Stops everything: the phone is going away.
@@ -561,9 +562,9 @@ impl Inner {
         if !self.media.calls.borrow().contains_key(&call) {
             return Ok(None);
         }
-        let sdp = pc
-            .local_description()
-            .map(|d| d.sdp())
+        let sdp = js_sys::Reflect::get(&pc, &JsValue::from_str("localDescription"))
+            .ok()
+            .and_then(|description| read_string(&description, "sdp"))
             .ok_or((PhoneErrorCode::CallFailed, "no local description".to_owned()))?;
         Ok(Some(sdp))
     }
@@ -585,16 +586,21 @@ impl Inner {
         let weak = Rc::downgrade(self);
         let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(inner) = weak.upgrade() else { return };
-            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
-            match event.candidate() {
-                Some(c) if !c.candidate().is_empty() => inner.media_event(MediaEvent::LocalIceCandidate {
+            // The `RTCIceCandidate` members read by name (fewer imports; size work).
+            let found =
+                js_sys::Reflect::get(&event, &JsValue::from_str("candidate")).unwrap_or(JsValue::NULL);
+            if found.is_null() || found.is_undefined() {
+                inner.media_event(MediaEvent::LocalIceGatheringDone { call });
+                return;
+            }
+            let candidate = read_string(&found, "candidate").unwrap_or_default();
+            if !candidate.is_empty() {
+                inner.media_event(MediaEvent::LocalIceCandidate {
                     call,
-                    candidate: c.candidate(),
-                    sdp_mid: c.sdp_mid(),
-                    sdp_m_line_index: c.sdp_m_line_index().map(u32::from),
-                }),
-                Some(_) => {}
-                None => inner.media_event(MediaEvent::LocalIceGatheringDone { call }),
+                    candidate,
+                    sdp_mid: read_string(&found, "sdpMid"),
+                    sdp_m_line_index: read_number(&found, "sdpMLineIndex").map(|index| index as u32),
+                });
             }
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
