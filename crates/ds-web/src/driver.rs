@@ -346,7 +346,7 @@ impl Inner {
                 inner.transport_event(TransportEvent::SocketClosed {
                     socket: id,
                     code: Some(event.code()),
-                    reason: event.reason(),
+                    reason: crate::media::read_string(&event, "reason").unwrap_or_default(),
                 });
             }
         });
@@ -387,9 +387,9 @@ impl Inner {
         for (target, name) in targets {
             let weak = Rc::downgrade(self);
             let closure = Closure::<dyn FnMut(Event)>::new(move |_| {
-                let visible = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+                let visible = web_sys::window().and_then(|w| w.document()).is_none_or(|d| {
+                    crate::media::read_string(&d, "visibilityState").as_deref() == Some("visible")
+                });
                 if let (Some(inner), true) = (weak.upgrade(), visible) {
                     inner.command(Command::Wake);
                 }

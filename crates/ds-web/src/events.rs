@@ -307,7 +307,7 @@ impl StreamInner {
                 let Ok(message) = event.dyn_into::<MessageEvent>() else { return };
                 inner.attempt.set(0);
                 inner.auth_failures.set(0);
-                let id = Some(message.last_event_id()).filter(|id| !id.is_empty());
+                let id = crate::media::read_string(&message, "lastEventId").filter(|id| !id.is_empty());
                 if let Some(id) = &id {
                     *inner.last_id.borrow_mut() = Some(id.clone());
                 }

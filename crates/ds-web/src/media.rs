@@ -14,8 +14,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
     AudioContext, Event, GainNode, HtmlAudioElement, MediaStream, MediaStreamConstraints, MediaStreamTrack,
-    OscillatorNode, RtcConfiguration, RtcIceCandidateInit, RtcIceGatheringState, RtcPeerConnection,
-    RtcRtpSender, RtcSdpType, RtcSessionDescriptionInit, RtcTrackEvent,
+    OscillatorNode, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection, RtcRtpSender, RtcSdpType,
+    RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
 use crate::call_map::CallMap;
@@ -194,11 +194,13 @@ pub async fn enumerate_audio_devices() -> Vec<AudioDevice> {
         .collect()
 }
 
-fn read_number(object: &JsValue, field: &str) -> Option<f64> {
+pub(crate) fn read_number(object: &JsValue, field: &str) -> Option<f64> {
     js_sys::Reflect::get(object, &JsValue::from_str(field)).ok()?.as_f64()
 }
 
-fn read_string(object: &JsValue, field: &str) -> Option<String> {
+/// A string member read by name. Used instead of typed web-sys getters where one would be the only
+/// use of its import: each import is one more JS shim in the bundle (size work).
+pub(crate) fn read_string(object: &JsValue, field: &str) -> Option<String> {
     js_sys::Reflect::get(object, &JsValue::from_str(field)).ok()?.as_string()
 }
 
@@ -555,7 +557,9 @@ impl Inner {
         };
         JsFuture::from(pc.set_local_description(local.unchecked_ref())).await.map_err(fail)?;
         let mut waited = 0;
-        while pc.ice_gathering_state() != RtcIceGatheringState::Complete && waited < ICE_GATHERING_CAP_MS {
+        while read_string(&pc, "iceGatheringState").as_deref() != Some("complete")
+            && waited < ICE_GATHERING_CAP_MS
+        {
             let _ = crate::driver::sleep_ms(50).await;
             waited += 50;
         }
