@@ -8,7 +8,7 @@
 //! core queued before.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ds_core::view_model::ConnectionStatus;
@@ -123,7 +123,8 @@ type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Inner {
     pub(crate) phone: RefCell<Phone>,
-    pending: RefCell<VecDeque<Work>>,
+    /// A plain `Vec` for this short queue: `VecDeque` code per element type costs bundle bytes.
+    pending: RefCell<Vec<Work>>,
     busy: Cell<bool>,
     timer: RefCell<Option<Timer>>,
     socket: RefCell<Option<Socket>>,
@@ -155,13 +156,13 @@ impl Drop for Inner {
 impl Inner {
     /// Queues one input and, unless a drain is running, drains the core.
     pub(crate) fn submit(self: &Rc<Self>, work: Work) {
-        self.pending.borrow_mut().push_back(work);
+        self.pending.borrow_mut().push(work);
         if self.busy.get() {
             return;
         }
         self.busy.set(true);
         loop {
-            let Some(work) = self.pending.borrow_mut().pop_front() else { break };
+            let Some(work) = pop_front(&mut self.pending.borrow_mut()) else { break };
             let outputs = {
                 let mut phone = self.phone.borrow_mut();
                 let now = now_ms();
@@ -478,7 +479,7 @@ impl PhoneHandle {
         };
         let inner = Rc::new(Inner {
             phone: RefCell::new(Phone::new(config, Box::new(BrowserRandom))),
-            pending: RefCell::new(VecDeque::new()),
+            pending: RefCell::new(Vec::new()),
             busy: Cell::new(false),
             timer: RefCell::new(None),
             socket: RefCell::new(None),
@@ -628,6 +629,11 @@ impl PhoneHandle {
     pub fn debug_peer_state(&self, call: CallHandle) -> Option<String> {
         self.inner.media.peer_state(call)
     }
+}
+
+/// The first element of a short queue.
+fn pop_front<T>(queue: &mut Vec<T>) -> Option<T> {
+    (!queue.is_empty()).then(|| queue.remove(0))
 }
 
 /// Drops `value` on a later turn of the event loop: a closure must not be freed while it runs.
