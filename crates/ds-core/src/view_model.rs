@@ -505,7 +505,7 @@ mod tests {
         let mut short = pairs.to_vec();
         sort_short_by(&mut short, |a, b| a.0.cmp(&b.0));
         let mut standard = pairs.to_vec();
-        standard.sort_by(|a, b| a.0.cmp(&b.0));
+        standard.sort_by_key(|pair| pair.0);
         assert_eq!(short, standard);
         let mut empty: Vec<u8> = Vec::new();
         sort_short_by(&mut empty, |a, b| a.cmp(b));
