@@ -3,7 +3,7 @@
 //!
 //! Why not gloo-net: each of its builder chains and `send().await`s was a separate state machine
 //! plus `Request`/`Url`/`Headers` glue in the embed bundle; one non-generic helper that always
-//! reads the body as text is all these calls need (see docs/decisions.md, "Size work").
+//! reads the body as text is all these calls need (see docs/benchmarks.md, "Size work").
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::wasm_bindgen;
