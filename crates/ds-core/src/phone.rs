@@ -1,7 +1,5 @@
 //! The phone: connection and call state machines (protocol.md §4, §6, §7).
 
-use std::collections::{BTreeMap, VecDeque};
-
 use ds_protocol::signalling::{
     CallDirection, CallState, ClientMessage, EndReason, ErrorFrame, HeldBy, IceCandidate, RejectReason,
     SUBPROTOCOL, ServerMessage, TransferStep, parse_server_frame,
@@ -143,7 +141,9 @@ struct Call {
 pub struct Phone {
     config: PhoneConfig,
     random: Box<dyn RandomSource>,
-    outputs: VecDeque<Output>,
+    // Plain `Vec`s, not `VecDeque`s, for these short queues: the ring buffer's code is
+    // instantiated per element type in the embed bundle (size work).
+    outputs: Vec<Output>,
     conn: Conn,
     /// Socket failures since the last `authenticated`; indexes the back-off steps.
     reconnect_attempt: u32,
@@ -156,13 +156,13 @@ pub struct Phone {
     account_id: Option<String>,
     req_counter: u64,
     next_handle: u64,
-    calls: BTreeMap<CallHandle, Call>,
+    calls: CallTable,
     active: Option<CallHandle>,
     ringtone_on: bool,
     /// Recently ended server call ids: later frames for them are ignored, duplicates dropped.
-    ended_ids: VecDeque<String>,
+    ended_ids: Vec<String>,
     /// `req_id`s of outbound attempts given up locally; a late `call.trying` for one is hung up.
-    abandoned_req_ids: VecDeque<String>,
+    abandoned_req_ids: Vec<String>,
     /// Call frames produced while the socket was down, sent after the next `authenticated`.
     pending_frames: Vec<ClientMessage>,
     last_status: ConnectionStatus,
@@ -194,7 +194,7 @@ impl Phone {
         Phone {
             config,
             random,
-            outputs: VecDeque::new(),
+            outputs: Vec::new(),
             conn: Conn::Idle,
             reconnect_attempt: 0,
             next_socket: 0,
@@ -206,11 +206,11 @@ impl Phone {
             account_id: None,
             req_counter: 0,
             next_handle: 0,
-            calls: BTreeMap::new(),
+            calls: CallTable::default(),
             active: None,
             ringtone_on: false,
-            ended_ids: VecDeque::new(),
-            abandoned_req_ids: VecDeque::new(),
+            ended_ids: Vec::new(),
+            abandoned_req_ids: Vec::new(),
             pending_frames: Vec::new(),
             last_status: ConnectionStatus::Idle,
             presented_emergency: None,
@@ -223,7 +223,7 @@ impl Phone {
 
     /// The next queued output; drain until `None` after every input.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        (!self.outputs.is_empty()).then(|| self.outputs.remove(0))
     }
 
     /// The earliest deadline (ms since the epoch) at which [`Phone::handle_timeout`] must run.
@@ -431,7 +431,7 @@ impl Phone {
                     };
                     self.presented_emergency = self.config.emergency_address_id.clone();
                     self.network_changed = false;
-                    self.outputs.push_back(Output::SendFrame(ClientMessage::Authenticate {
+                    self.outputs.push(Output::SendFrame(ClientMessage::Authenticate {
                         req_id: Some(req_id),
                         token,
                         emergency_address_id: self.presented_emergency.clone(),
@@ -524,7 +524,7 @@ impl Phone {
             Refresh::ScheduledAt(at) if at <= now => {
                 if matches!(self.conn, Conn::Ready { .. }) {
                     self.refresh = Refresh::AwaitingToken { deadline: now + REFRESH_REPLY_TIMEOUT_MS };
-                    self.outputs.push_back(Output::NeedToken);
+                    self.outputs.push(Output::NeedToken);
                 }
             }
             Refresh::AwaitingToken { deadline } | Refresh::AwaitingReply { deadline, .. }
@@ -575,7 +575,7 @@ impl Phone {
         self.reconnect_attempt = 0;
         if self.config.fetch_ice_servers {
             self.conn = Conn::FetchingIce { deadline: now + ICE_FETCH_TIMEOUT_MS };
-            self.outputs.push_back(Output::Transport(TransportRequest::FetchIceServers {
+            self.outputs.push(Output::Transport(TransportRequest::FetchIceServers {
                 url: ice_servers_url(&self.config.api_base),
                 token: self.token.clone().unwrap_or_default(),
             }));
@@ -634,7 +634,7 @@ impl Phone {
         self.next_socket += 1;
         let socket = SocketId(self.next_socket);
         self.conn = Conn::Opening { socket, deadline: now + AUTH_TIMEOUT_MS };
-        self.outputs.push_back(Output::Transport(TransportRequest::OpenSocket {
+        self.outputs.push(Output::Transport(TransportRequest::OpenSocket {
             socket,
             url: self.signalling_url(),
             protocols: vec![SUBPROTOCOL.to_owned()],
@@ -653,7 +653,7 @@ impl Phone {
     /// Asks the host to close the current socket, if any. The state is left to the caller.
     fn close_current_socket(&mut self) {
         if let Some(socket) = self.current_socket() {
-            self.outputs.push_back(Output::Transport(TransportRequest::CloseSocket { socket }));
+            self.outputs.push(Output::Transport(TransportRequest::CloseSocket { socket }));
         }
     }
 
@@ -961,7 +961,7 @@ impl Phone {
                 if code == PhoneErrorCode::AuthFailed {
                     // The token was refused: give the host a chance to supply a fresh one before
                     // the next attempt (`ProvideToken` while not connected replaces it).
-                    self.outputs.push_back(Output::NeedToken);
+                    self.outputs.push(Output::NeedToken);
                 }
                 if code.is_terminal() {
                     self.go_terminal();
@@ -1585,16 +1585,16 @@ impl Phone {
 
     fn remember_ended(&mut self, call_id: String) {
         if self.ended_ids.len() >= REMEMBERED_ENDED_CALLS {
-            self.ended_ids.pop_front();
+            self.ended_ids.remove(0);
         }
-        self.ended_ids.push_back(call_id);
+        self.ended_ids.push(call_id);
     }
 
     fn remember_abandoned(&mut self, req_id: String) {
         if self.abandoned_req_ids.len() >= REMEMBERED_ENDED_CALLS {
-            self.abandoned_req_ids.pop_front();
+            self.abandoned_req_ids.remove(0);
         }
-        self.abandoned_req_ids.push_back(req_id);
+        self.abandoned_req_ids.push(req_id);
     }
 
     /// Sends a call frame now, or keeps it for the next authenticated socket.
@@ -1607,15 +1607,15 @@ impl Phone {
     }
 
     fn push_frame(&mut self, frame: ClientMessage) {
-        self.outputs.push_back(Output::SendFrame(frame));
+        self.outputs.push(Output::SendFrame(frame));
     }
 
     fn media(&mut self, request: MediaRequest) {
-        self.outputs.push_back(Output::Media(request));
+        self.outputs.push(Output::Media(request));
     }
 
     fn event(&mut self, event: PhoneEvent) {
-        self.outputs.push_back(Output::Event(event));
+        self.outputs.push(Output::Event(event));
     }
 
     fn error(&mut self, error: PhoneError) {
@@ -1650,4 +1650,67 @@ fn base36(mut value: u64) -> String {
     }
     out.reverse();
     String::from_utf8(out).expect("base36 digits are ASCII")
+}
+
+/// The live calls by handle, in handle order (a `BTreeMap`'s iteration order, which "the newest
+/// connected call" relies on). Why not `BTreeMap`: its node code is the largest collection code in
+/// the embed bundle, for a phone that holds at most a few calls (size work).
+#[derive(Default)]
+struct CallTable(Vec<(CallHandle, Call)>);
+
+impl CallTable {
+    fn find(&self, handle: &CallHandle) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| key.cmp(handle))
+    }
+
+    fn get(&self, handle: &CallHandle) -> Option<&Call> {
+        self.find(handle).ok().map(|at| &self.0[at].1)
+    }
+
+    fn get_mut(&mut self, handle: &CallHandle) -> Option<&mut Call> {
+        self.find(handle).ok().map(|at| &mut self.0[at].1)
+    }
+
+    /// Sets `handle`'s call, returning the one it replaces.
+    fn insert(&mut self, handle: CallHandle, call: Call) -> Option<Call> {
+        match self.find(&handle) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, call)),
+            Err(at) => {
+                self.0.insert(at, (handle, call));
+                None
+            }
+        }
+    }
+
+    fn remove(&mut self, handle: &CallHandle) -> Option<Call> {
+        self.find(handle).ok().map(|at| self.0.remove(at).1)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl DoubleEndedIterator<Item = (&CallHandle, &Call)> {
+        self.0.iter().map(|(handle, call)| (handle, call))
+    }
+
+    fn keys(&self) -> impl DoubleEndedIterator<Item = &CallHandle> {
+        self.0.iter().map(|(handle, _)| handle)
+    }
+
+    fn values(&self) -> impl DoubleEndedIterator<Item = &Call> {
+        self.0.iter().map(|(_, call)| call)
+    }
+}
+
+impl std::ops::Index<&CallHandle> for CallTable {
+    type Output = Call;
+
+    fn index(&self, handle: &CallHandle) -> &Call {
+        self.get(handle).expect("no call with this handle")
+    }
 }

@@ -482,9 +482,35 @@ pub fn transfer_pair(calls: &[CallInfo], current: CallHandle) -> Option<(CallHan
     }
 }
 
+/// Sorts a short list stably (an insertion sort: near-linear on the nearly sorted lists it gets).
+/// Why not `sort_by`: the standard stable sort is several KB of code per element type in the
+/// embed bundle, and these lists hold a few form fields or some pages of call history (size work).
+pub(crate) fn sort_short_by<T>(items: &mut [T], mut ordering: impl FnMut(&T, &T) -> std::cmp::Ordering) {
+    for next in 1..items.len() {
+        let mut at = next;
+        while at > 0 && ordering(&items[at - 1], &items[at]) == std::cmp::Ordering::Greater {
+            items.swap(at - 1, at);
+            at -= 1;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_sort_orders_like_the_standard_stable_sort_and_keeps_ties_in_place() {
+        let pairs = [(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e'), (0, 'f'), (3, 'g')];
+        let mut short = pairs.to_vec();
+        sort_short_by(&mut short, |a, b| a.0.cmp(&b.0));
+        let mut standard = pairs.to_vec();
+        standard.sort_by_key(|pair| pair.0);
+        assert_eq!(short, standard);
+        let mut empty: Vec<u8> = Vec::new();
+        sort_short_by(&mut empty, |a, b| a.cmp(b));
+        assert!(empty.is_empty());
+    }
 
     #[test]
     fn reconnecting_label_names_the_attempt() {

@@ -91,6 +91,18 @@ pub(crate) fn shadow_container(
     Some(container)
 }
 
+/// A mounted view; dropping it unmounts.
+pub(crate) type Mounted = leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>;
+
+/// Mounts `view` into `container`. Boxed so that every element shares one copy of Leptos' mount
+/// code (it is generic over the view function).
+pub(crate) fn mount(
+    container: web_sys::HtmlElement,
+    view: Box<dyn FnOnce() -> leptos::prelude::AnyView>,
+) -> Mounted {
+    leptos::mount::mount_to(container, view)
+}
+
 /// Empties `host`'s shadow root after its view was unmounted.
 pub(crate) fn clear_shadow(host: &web_sys::HtmlElement) {
     if let Some(shadow) = host.shadow_root() {

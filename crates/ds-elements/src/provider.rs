@@ -11,7 +11,6 @@ use std::rc::{Rc, Weak};
 use ds_ui::AccountLink;
 use ds_ui::i18n::Locale;
 use ds_web::AccountSession;
-use leptos::mount::mount_to;
 use leptos::prelude::*;
 
 use crate::host::{TokenSource, api_base_of, locale_of};
@@ -22,7 +21,7 @@ const ACCOUNT_CSS: &str = include_str!("css/account.css");
 /// A mounted element: dropping it unmounts the view (and releases its link).
 struct Instance {
     locale: ArcRwSignal<Locale>,
-    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    _mount: crate::Mounted,
 }
 
 thread_local! {
@@ -69,10 +68,13 @@ pub(crate) fn connect(host: web_sys::HtmlElement, css: &'static str, build: Buil
     let locale = ArcRwSignal::new(locale_of(&host));
     let for_view = locale.clone();
     let link = link_for(&host);
-    let mount = mount_to(container, move || {
-        let locale = Signal::derive(move || for_view.get());
-        build(&host, link, locale)
-    });
+    let mount = crate::mount(
+        container,
+        Box::new(move || {
+            let locale: Signal<Locale> = Signal::from(for_view);
+            build(&host, link, locale)
+        }),
+    );
     INSTANCES.with(|all| all.borrow_mut().insert(id, Instance { locale, _mount: mount }));
 }
 

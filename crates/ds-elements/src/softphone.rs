@@ -13,7 +13,6 @@ use ds_core::view_model::ConnectionStatus;
 use ds_core::{Direction, PhoneEvent};
 use ds_ui::i18n::Locale;
 use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, Subscription};
-use leptos::mount::mount_to;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -53,7 +52,7 @@ type PageListener = (&'static str, Closure<dyn FnMut(web_sys::Event)>);
 struct SoftphoneInstance {
     shared: Option<(String, TokenSource)>,
     locale: ArcRwSignal<Locale>,
-    _mount: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+    _mount: crate::Mounted,
     _events: Option<Subscription>,
     listeners: Vec<PageListener>,
 }
@@ -258,25 +257,32 @@ fn connected(host: web_sys::HtmlElement) {
             let for_request = host.clone();
             let before_dial: ds_ui::BeforeDial =
                 Rc::new(move |destination| request_call(&for_request, destination));
-            let mount = mount_to(container, move || {
-                let locale = Signal::derive(move || locale_for_view.get());
-                view! { <ds_ui::Softphone phone=phone locale=locale before_dial=before_dial /> }.into_any()
-            });
+            let mount = crate::mount(
+                container,
+                Box::new(move || {
+                    let locale: Signal<Locale> = Signal::from(locale_for_view);
+                    view! { <ds_ui::Softphone phone=phone locale=locale before_dial=before_dial /> }
+                        .into_any()
+                }),
+            );
             (mount, Some(events), Some((api_base, source)))
         }
         None => {
-            let mount = mount_to(container, move || {
-                use ds_ui::softphone::strings::{Text, text};
-                let locale = Signal::derive(move || locale_for_view.get());
-                let words = move || text(locale.get(), Text::NoCredentials);
-                let region = move || text(locale.get(), Text::Softphone);
-                view! {
-                    <section class="ds-softphone" part="base" aria-label=region>
-                        <p class="ds-error" role="alert" data-testid="error-chip">{words}</p>
+            let mount = crate::mount(
+                container,
+                Box::new(move || {
+                    use ds_ui::softphone::strings::{Text, text};
+                    let locale: Signal<Locale> = Signal::from(locale_for_view);
+                    let words = move || text(locale.get(), Text::NoCredentials);
+                    let region = move || text(locale.get(), Text::Softphone);
+                    view! {
+                    <section class="ds-softphone" part="base" aria-label=ds_ui::reactive(region)>
+                        <p class="ds-error" role="alert" data-testid="error-chip">{ds_ui::reactive(words)}</p>
                     </section>
                 }
                 .into_any()
-            });
+                }),
+            );
             (mount, None, None)
         }
     };

@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::i18n::Locale;
+use crate::{handler, reactive};
 
 /// Asked before the request with the destination; returning `false` cancels it.
 pub type BeforeCall = Rc<dyn Fn(&str) -> bool>;
@@ -124,8 +125,7 @@ pub fn Dialer(
         let StreamNotice::Event(event) = notice else { return };
         let call_id = event.data.get("call_id").and_then(|v| v.as_str());
         let current = progress.get_untracked();
-        let next =
-            placed.with_untracked(|p| dial_progress_after(current, &event.name, call_id, p.as_deref()));
+        let next = dial_progress_after(current, &event.name, call_id, placed.read_untracked().as_deref());
         if next != current {
             progress.set(next);
         }
@@ -193,7 +193,7 @@ pub fn Dialer(
                     class="ds-key"
                     part="key"
                     aria-label=key.to_string()
-                    on:click=move |_| destination.update(|d| d.push(key))
+                    on:click=handler(move |_| destination.write().push(key))
                 >
                     {key.to_string()}
                 </button>
@@ -207,10 +207,10 @@ pub fn Dialer(
             class="ds-dialer"
             part="base"
             aria-label=move || text(locale.get(), Text::Region)
-            on:submit=move |event| {
+            on:submit=handler(move |event: leptos::ev::SubmitEvent| {
                 event.prevent_default();
                 call();
-            }
+            })
         >
             <div class="ds-destination-row">
                 <input
@@ -222,25 +222,23 @@ pub fn Dialer(
                     aria-label=move || text(locale.get(), Text::Destination)
                     placeholder=move || text(locale.get(), Text::Destination)
                     prop:value=move || format_as_you_type(&destination.get())
-                    on:input=move |event| {
+                    on:input=handler(move |event: web_sys::Event| {
                         if let Some(input) = event
                             .target()
                             .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
                         {
                             destination.set(strip_to_dial_string(&input.value()));
                         }
-                    }
+                    })
                 />
                 <button
                     type="button"
                     class="ds-backspace"
                     aria-label=move || text(locale.get(), Text::Delete)
-                    disabled=move || destination.with(String::is_empty)
-                    on:click=move |_| {
-                        destination.update(|d| {
-                            d.pop();
-                        })
-                    }
+                    disabled=move || destination.read().is_empty()
+                    on:click=handler(move |_| {
+                        destination.write().pop();
+                    })
                 >
                     "⌫"
                 </button>
@@ -248,7 +246,7 @@ pub fn Dialer(
             <div class="ds-keypad" part="keypad" role="group" aria-label=move || text(locale.get(), Text::Keypad)>
                 {keys}
             </div>
-            <button type="submit" class="ds-call-button" part="call-button" disabled=busy>
+            <button type="submit" class="ds-call-button" part="call-button" disabled=reactive(busy)>
                 {move || text(locale.get(), Text::Call)}
             </button>
             <p class="ds-progress" part="progress" role="status" data-state=move || progress_name(progress.get())>

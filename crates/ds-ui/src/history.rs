@@ -18,6 +18,7 @@ use leptos::prelude::*;
 use crate::account_link::{AccountLink, LinkError, error_code, error_words};
 use crate::format;
 use crate::i18n::Locale;
+use crate::{handler, reactive, show};
 
 /// Height of one row in px; must match `.ds-history-row` in the element's CSS.
 pub const ROW_HEIGHT: f64 = 56.0;
@@ -159,7 +160,7 @@ pub fn CallHistory(
 
     let load_first = move || {
         let paths = history_paths(&filter.get_untracked());
-        generation.update_value(|g| *g += 1);
+        *generation.write_value() += 1;
         let mine = generation.get_value();
         phase.set(Phase::Loading);
         rows.set(Vec::new());
@@ -199,11 +200,11 @@ pub fn CallHistory(
             if let Ok(pages) = fetch_pages(&link, paths).await
                 && generation.try_get_value() == Some(mine)
             {
-                rows.update(|rows| {
-                    for page in pages {
-                        merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
-                    }
-                });
+                let mut rows = rows.write();
+                for page in pages {
+                    merge_rows(&mut rows, without_excluded(page.data, &filter.get_untracked()));
+                }
+                drop(rows);
                 now.set(format::now_ms());
             }
         });
@@ -226,12 +227,12 @@ pub fn CallHistory(
             match reply {
                 Ok(pages) => {
                     let mut next = Vec::new();
-                    rows.update(|rows| {
-                        for page in pages {
-                            merge_rows(rows, without_excluded(page.data, &filter.get_untracked()));
-                            next.extend(page.next_page_url);
-                        }
-                    });
+                    let mut rows = rows.write();
+                    for page in pages {
+                        merge_rows(&mut rows, without_excluded(page.data, &filter.get_untracked()));
+                        next.extend(page.next_page_url);
+                    }
+                    drop(rows);
                     next_pages.set(next);
                 }
                 Err(error) => fail(error),
@@ -278,29 +279,27 @@ pub fn CallHistory(
     });
 
     let window = Memo::new(move |_| {
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         visible_window(scroll_top.get(), viewport.get(), ROW_HEIGHT, total, OVERSCAN)
     });
     // Integer pixels (the row height is whole): formatting an f64 here was the bundle's last use
     // of float `Display` (docs/benchmarks.md, "Size work").
     let top_spacer = move || format!("{}px", window.get().0 * ROW_HEIGHT as usize);
     let bottom_spacer = move || {
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         format!("{}px", (total - window.get().1) * ROW_HEIGHT as usize)
     };
 
     let visible_rows = move || {
         let (start, end) = window.get();
-        let total = rows.with(Vec::len);
+        let total = rows.read().len();
         let locale = locale.get();
         let now = now.get();
-        rows.with(|rows| {
-            rows[start..end]
-                .iter()
-                .enumerate()
-                .map(|(offset, call)| history_row(call, start + offset + 1, total, locale, now, on_call_back))
-                .collect_view()
-        })
+        rows.read()[start..end]
+            .iter()
+            .enumerate()
+            .map(|(offset, call)| history_row(call, start + offset + 1, total, locale, now, on_call_back))
+            .collect_view()
     };
 
     let region_label = move || match label {
@@ -317,13 +316,13 @@ pub fn CallHistory(
         Phase::Failed(words) => view! {
             <div class="ds-state ds-error" role="alert" data-state="error">
                 <p>{words}</p>
-                <button type="button" class="ds-button" on:click=move |_| load_first()>
+                <button type="button" class="ds-button" on:click=handler(move |_| load_first())>
                     {move || text(locale.get(), Text::Retry)}
                 </button>
             </div>
         }
         .into_any(),
-        Phase::Ready if rows.with(Vec::is_empty) => view! {
+        Phase::Ready if rows.read().is_empty() => view! {
             <p class="ds-state" role="status" data-state="empty">{move || text(locale.get(), Text::Empty)}</p>
         }
         .into_any(),
@@ -331,36 +330,42 @@ pub fn CallHistory(
     }
     };
 
+    let more_to_load = move || phase.get() == Phase::Ready && !next_pages.read().is_empty();
+    let load_more_button = move || {
+        view! {
+            <button
+                type="button"
+                class="ds-button ds-load-more"
+                part="load-more"
+                disabled=move || loading_more.get()
+                on:click=handler(move |_| load_more())
+            >
+                {move || {
+                    text(locale.get(), if loading_more.get() { Text::LoadingMore } else { Text::LoadMore })
+                }}
+            </button>
+        }
+        .into_any()
+    };
+
     view! {
-        <section class="ds-history" part="base" aria-label=region_label>
-            {body}
+        <section class="ds-history" part="base" aria-label=reactive(region_label)>
+            {reactive(body)}
             <div
                 class="ds-history-scroller"
                 node_ref=scroller
                 role="list"
-                aria-label=region_label
+                aria-label=reactive(region_label)
                 // Keyboard users can scroll it even when no row has a button.
                 tabindex="0"
-                hidden=move || phase.get() != Phase::Ready || rows.with(Vec::is_empty)
-                on:scroll=move |_| measure()
+                hidden=move || phase.get() != Phase::Ready || rows.read().is_empty()
+                on:scroll=handler(move |_| measure())
             >
-                <div class="ds-spacer" aria-hidden="true" style:height=top_spacer></div>
-                {visible_rows}
-                <div class="ds-spacer" aria-hidden="true" style:height=bottom_spacer></div>
+                <div class="ds-spacer" aria-hidden="true" style:height=reactive(top_spacer)></div>
+                {reactive(visible_rows)}
+                <div class="ds-spacer" aria-hidden="true" style:height=reactive(bottom_spacer)></div>
             </div>
-            <Show when=move || phase.get() == Phase::Ready && !next_pages.with(Vec::is_empty)>
-                <button
-                    type="button"
-                    class="ds-button ds-load-more"
-                    part="load-more"
-                    disabled=move || loading_more.get()
-                    on:click=move |_| load_more()
-                >
-                    {move || {
-                        text(locale.get(), if loading_more.get() { Text::LoadingMore } else { Text::LoadMore })
-                    }}
-                </button>
-            </Show>
+            {show(Box::new(more_to_load), Box::new(load_more_button))}
         </section>
     }
 }
@@ -410,15 +415,16 @@ fn history_row(
                 type="button"
                 class="ds-call-back"
                 aria-label=back_label
-                on:click=move |_| {
+                on:click=handler(move |_| {
                     if let Some(handler) = on_call_back.get_value() {
                         handler(&number, &call_id);
                     }
-                }
+                })
             >
                 "☎"
             </button>
         }
+        .into_any()
     });
     view! {
         <div
@@ -435,11 +441,11 @@ fn history_row(
             </span>
             <span class="ds-party">
                 <span class="ds-party-name">{party}</span>
-                {secondary.map(|n| view! { <span class="ds-party-number">{n}</span> })}
+                {secondary.map(|n| view! { <span class="ds-party-number">{n}</span> }.into_any())}
             </span>
             <span class="ds-when">
                 <time datetime=call.started_at.clone() title=when_full>{when}</time>
-                {duration.map(|d| view! { <span class="ds-duration">{d}</span> })}
+                {duration.map(|d| view! { <span class="ds-duration">{d}</span> }.into_any())}
             </span>
             {button}
         </div>

@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use crate::account_link::AccountLink;
 use crate::history::CallHistory;
 use crate::i18n::Locale;
+use crate::{handler, reactive};
 
 /// The ringing caller, as handed to the lookup.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,23 +121,21 @@ pub fn ScreenPop(
     };
 
     let show = move |caller: Caller| {
-        next_seq.update_value(|s| *s += 1);
+        *next_seq.write_value() += 1;
         let seq = next_seq.get_value();
         let handler = lookup.get_value();
         ring.set(Some(Ring { seq, caller: caller.clone(), record: None, looking_up: handler.is_some() }));
         let Some(handler) = handler else { return };
         leptos::task::spawn_local(async move {
             let record = handler(caller).await;
-            let shown = ring.try_with_untracked(|r| r.as_ref().map(|r| r.seq)).flatten();
+            let shown = ring.try_read_untracked().and_then(|r| r.as_ref().map(|r| r.seq));
             if !lookup_applies(seq, shown) {
                 return; // another call rang meanwhile, or this one was dismissed
             }
-            ring.update(|r| {
-                if let Some(r) = r {
-                    r.record = record;
-                    r.looking_up = false;
-                }
-            });
+            if let Some(r) = ring.write().as_mut() {
+                r.record = record;
+                r.looking_up = false;
+            }
         });
     };
 
@@ -149,7 +148,7 @@ pub fn ScreenPop(
             return;
         }
         let event_call = event.data.get("call_id").and_then(|v| v.as_str());
-        let shown_call = ring.with_untracked(|r| r.as_ref().and_then(|r| r.caller.call_id.clone()));
+        let shown_call = ring.read_untracked().as_ref().and_then(|r| r.caller.call_id.clone());
         if let Some(reason) = pop_dismissal(&event.name, event_call, shown_call.as_deref()) {
             dismiss(reason);
         }
@@ -179,29 +178,30 @@ pub fn ScreenPop(
                 <button
                     type="button"
                     class="ds-button ds-primary"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         if let Some(handler) = on_open_record.get_value() {
                             handler(&number, &record);
                         }
-                    }
+                    })
                 >
                     {text(locale_now, Text::OpenRecord)}
                 </button>
             }
+            .into_any()
         });
         view! {
             <div class="ds-pop-card" data-state="ringing" data-number=number.clone()>
                 <div class="ds-caller" part="caller" role="status" aria-live="assertive">
                     <span class="ds-visually-hidden">{text(locale_now, Text::IncomingFrom)} " "</span>
                     <span class="ds-caller-primary" data-testid="caller-primary">{primary}</span>
-                    {secondary.map(|s| view! { <span class="ds-caller-secondary">{s}</span> })}
+                    {secondary.map(|s| view! { <span class="ds-caller-secondary">{s}</span> }.into_any())}
                     <span class="ds-caller-number">{format_for_display(&number)}</span>
                 </div>
-                {shown.looking_up.then(|| view! { <p class="ds-hint">{text(locale_now, Text::LookingUp)}</p> })}
-                {notes.map(|n| view! { <p class="ds-notes" data-testid="record-notes">{n}</p> })}
+                {shown.looking_up.then(|| view! { <p class="ds-hint">{text(locale_now, Text::LookingUp)}</p> }.into_any())}
+                {notes.map(|n| view! { <p class="ds-notes" data-testid="record-notes">{n}</p> }.into_any())}
                 <div class="ds-actions" part="actions">
                     {open}
-                    <button type="button" class="ds-button" on:click=move |_| dismiss(DismissReason::User)>
+                    <button type="button" class="ds-button" on:click=handler(move |_| dismiss(DismissReason::User))>
                         {text(locale_now, Text::Dismiss)}
                     </button>
                 </div>
@@ -213,7 +213,7 @@ pub fn ScreenPop(
     // The caller's recent calls depend on the ring only (not on the lookup's answer), so the list
     // is built once per ring and does not reload when the record arrives.
     let shown_caller = Memo::new(move |_| {
-        ring.with(|r| r.as_ref().map(|r| (r.seq, r.caller.number.clone(), r.caller.call_id.clone())))
+        ring.read().as_ref().map(|r| (r.seq, r.caller.number.clone(), r.caller.call_id.clone()))
     });
     let recent = move || {
         let (_, number, ringing_call) = shown_caller.get()?;
@@ -240,8 +240,8 @@ pub fn ScreenPop(
 
     view! {
         <section class="ds-screen-pop" part="base" aria-label=move || text(locale.get(), Text::Region)>
-            {card}
-            {recent}
+            {reactive(card)}
+            {reactive(recent)}
         </section>
     }
 }

@@ -8,7 +8,7 @@
 //! core queued before.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ds_core::view_model::ConnectionStatus;
@@ -17,7 +17,6 @@ use ds_core::{
     PhoneEvent, RandomSource, SocketId, TransportEvent, TransportRequest,
 };
 use ds_protocol::rest::{IceServer, IceServersResponse};
-use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
@@ -95,8 +94,10 @@ struct Socket {
     id: SocketId,
     ws: WebSocket,
     _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    // Every listener takes a plain `Event` (cast inside): each distinct closure signature costs its
+    // own wasm-bindgen shims in the bundle (size work).
+    _on_message: Closure<dyn FnMut(Event)>,
+    _on_close: Closure<dyn FnMut(Event)>,
     _on_error: Closure<dyn FnMut(Event)>,
 }
 
@@ -108,7 +109,7 @@ impl Socket {
         self.ws.set_onerror(None);
         let _ = self.ws.close();
         // We may be running inside one of this socket's callbacks: drop its closures later.
-        spawn_local(async move { drop(self) });
+        drop_later(Box::new(self));
     }
 }
 
@@ -122,7 +123,8 @@ type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Inner {
     pub(crate) phone: RefCell<Phone>,
-    pending: RefCell<VecDeque<Work>>,
+    /// A plain `Vec` for this short queue: `VecDeque` code per element type costs bundle bytes.
+    pending: RefCell<Vec<Work>>,
     busy: Cell<bool>,
     timer: RefCell<Option<Timer>>,
     socket: RefCell<Option<Socket>>,
@@ -154,13 +156,13 @@ impl Drop for Inner {
 impl Inner {
     /// Queues one input and, unless a drain is running, drains the core.
     pub(crate) fn submit(self: &Rc<Self>, work: Work) {
-        self.pending.borrow_mut().push_back(work);
+        self.pending.borrow_mut().push(work);
         if self.busy.get() {
             return;
         }
         self.busy.set(true);
         loop {
-            let Some(work) = self.pending.borrow_mut().pop_front() else { break };
+            let Some(work) = pop_front(&mut self.pending.borrow_mut()) else { break };
             let outputs = {
                 let mut phone = self.phone.borrow_mut();
                 let now = now_ms();
@@ -251,7 +253,7 @@ impl Inner {
         if let Some(timer) = self.timer.borrow_mut().take() {
             window.clear_timeout_with_handle(timer.id);
             // This may run inside the timer's own callback: drop the closure later.
-            spawn_local(async move { drop(timer) });
+            drop_later(Box::new(timer));
         }
         let Some(deadline) = self.phone.borrow().poll_timeout() else { return };
         let delay = deadline.saturating_sub(now_ms()).min(i32::MAX as u64) as i32;
@@ -331,19 +333,21 @@ impl Inner {
             }
         });
         let weak = Rc::downgrade(self);
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let on_message = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: MessageEvent = event.unchecked_into();
             if let (Some(inner), Some(text)) = (weak.upgrade(), event.data().as_string()) {
                 inner.submit(Work::FrameText(text));
             }
         });
         let weak = Rc::downgrade(self);
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |event: CloseEvent| {
+        let on_close = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            let event: CloseEvent = event.unchecked_into();
             if let Some(inner) = weak.upgrade() {
                 inner.forget_socket(id);
                 inner.transport_event(TransportEvent::SocketClosed {
                     socket: id,
                     code: Some(event.code()),
-                    reason: event.reason(),
+                    reason: crate::media::read_string(&event, "reason").unwrap_or_default(),
                 });
             }
         });
@@ -368,7 +372,7 @@ impl Inner {
         if socket.as_ref().is_some_and(|s| s.id == id) {
             // Drop the closures later: we are running inside one of them.
             if let Some(old) = socket.take() {
-                spawn_local(async move { drop(old) });
+                drop_later(Box::new(old));
             }
         }
     }
@@ -384,9 +388,9 @@ impl Inner {
         for (target, name) in targets {
             let weak = Rc::downgrade(self);
             let closure = Closure::<dyn FnMut(Event)>::new(move |_| {
-                let visible = web_sys::window()
-                    .and_then(|w| w.document())
-                    .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+                let visible = web_sys::window().and_then(|w| w.document()).is_none_or(|d| {
+                    crate::media::read_string(&d, "visibilityState").as_deref() == Some("visible")
+                });
                 if let (Some(inner), true) = (weak.upgrade(), visible) {
                     inner.command(Command::Wake);
                 }
@@ -399,18 +403,16 @@ impl Inner {
 }
 
 async fn fetch_ice_servers(url: &str, token: &str) -> Result<Vec<IceServer>, String> {
-    let response = Request::get(url)
-        .header("Authorization", &format!("Bearer {token}"))
-        .send()
+    let response = crate::http::fetch("GET", url, Some(&format!("Bearer {token}")), None)
         .await
         .map_err(|e| format!("the ICE-server request failed: {e}"))?;
     if !response.ok() {
-        let body = response.text().await.unwrap_or_default();
+        let body = response.text.unwrap_or_default();
         let detail = crate::rest::error_message(&body).unwrap_or_default();
-        return Err(format!("the ICE-server request answered {} {detail}", response.status()));
+        return Err(format!("the ICE-server request answered {} {detail}", response.status));
     }
     let not_understood = |e: String| format!("the ICE-server reply was not understood: {e}");
-    let text = response.text().await.map_err(|e| not_understood(e.to_string()))?;
+    let text = response.text.map_err(not_understood)?;
     let value = ds_protocol::json::Json::parse(&text).map_err(|e| not_understood(e.to_string()))?;
     let body = IceServersResponse::from_json(&value).map_err(not_understood)?;
     Ok(body.ice_servers)
@@ -477,7 +479,7 @@ impl PhoneHandle {
         };
         let inner = Rc::new(Inner {
             phone: RefCell::new(Phone::new(config, Box::new(BrowserRandom))),
-            pending: RefCell::new(VecDeque::new()),
+            pending: RefCell::new(Vec::new()),
             busy: Cell::new(false),
             timer: RefCell::new(None),
             socket: RefCell::new(None),
@@ -497,17 +499,19 @@ impl PhoneHandle {
 
     /// Fetches a token from the provider and starts connecting. Progress arrives as
     /// `ConnectionChanged` events.
-    pub async fn connect(&self) -> Result<(), TokenError> {
-        let token = match self.inner.tokens.fetch().await {
-            Ok(token) => token,
-            Err(error) => {
-                self.inner.emit_error(PhoneErrorCode::AuthFailed, error.to_string());
-                return Err(error);
-            }
-        };
-        crate::emergency::present_stored(self, &token);
-        self.inner.command(Command::Connect { token });
-        Ok(())
+    pub fn connect(&self) -> crate::LocalBoxFuture<'_, Result<(), TokenError>> {
+        Box::pin(async move {
+            let token = match self.inner.tokens.fetch().await {
+                Ok(token) => token,
+                Err(error) => {
+                    self.inner.emit_error(PhoneErrorCode::AuthFailed, error.to_string());
+                    return Err(error);
+                }
+            };
+            crate::emergency::present_stored(self, &token);
+            self.inner.command(Command::Connect { token });
+            Ok(())
+        })
     }
 
     /// Hangs up every call and closes the connection.
@@ -583,8 +587,8 @@ impl PhoneHandle {
     }
 
     /// The microphones and speakers the browser lists.
-    pub async fn audio_devices(&self) -> Vec<AudioDevice> {
-        crate::media::enumerate_audio_devices().await
+    pub fn audio_devices(&self) -> crate::LocalBoxFuture<'static, Vec<AudioDevice>> {
+        Box::pin(crate::media::enumerate_audio_devices())
     }
 
     /// Chooses the microphone (`None`: system default), remembers it in localStorage, and moves
@@ -627,12 +631,24 @@ impl PhoneHandle {
     }
 }
 
-/// Resolves after `ms` milliseconds (a `setTimeout` promise).
-pub(crate) async fn sleep_ms(ms: i32) {
+/// The first element of a short queue.
+fn pop_front<T>(queue: &mut Vec<T>) -> Option<T> {
+    (!queue.is_empty()).then(|| queue.remove(0))
+}
+
+/// Drops `value` on a later turn of the event loop: a closure must not be freed while it runs.
+/// One boxed helper, so the deferred drops share one future (size work).
+pub(crate) fn drop_later(value: Box<dyn std::any::Any>) {
+    spawn_local(async move { drop(value) });
+}
+
+/// Resolves (always `Ok`) after `ms` milliseconds: a `setTimeout` promise. A plain `JsFuture`,
+/// not an `async fn`, so it has no state machine of its own (size work).
+pub(crate) fn sleep_ms(ms: i32) -> wasm_bindgen_futures::JsFuture {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
         }
     });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    wasm_bindgen_futures::JsFuture::from(promise)
 }

@@ -16,6 +16,7 @@ use ds_core::{Command, PhoneError, PhoneErrorCode};
 use ds_protocol::json::Json;
 use ds_protocol::rest::{EmergencyAddress, EmergencyAddressInput};
 
+use crate::LocalBoxFuture;
 use crate::driver::PhoneHandle;
 use crate::events::{AccountSession, ApiError, Verb, request_json};
 use crate::media::{store, stored};
@@ -66,29 +67,39 @@ impl EmergencyAddresses {
     }
 
     /// The user's addresses, newest first (the first 100).
-    pub async fn list(&self) -> Result<Vec<EmergencyAddress>, ApiError> {
-        let reply = self.request(Verb::Get, &format!("{PATH}?limit=100"), None).await?;
-        match &reply["data"] {
-            Json::Array(items) => items.iter().map(EmergencyAddress::from_json).collect(),
-            _ => Err("invalid type of `data`".to_owned()),
-        }
-        .map_err(ApiError::BadBody)
+    pub fn list(&self) -> LocalBoxFuture<'_, Result<Vec<EmergencyAddress>, ApiError>> {
+        Box::pin(async move {
+            let reply = self.request(Verb::Get, &format!("{PATH}?limit=100"), None).await?;
+            match &reply["data"] {
+                Json::Array(items) => items.iter().map(EmergencyAddress::from_json).collect(),
+                _ => Err("invalid type of `data`".to_owned()),
+            }
+            .map_err(ApiError::BadBody)
+        })
     }
 
     /// One address; `Ok(None)` when the server does not know it (deleted, or another user's).
-    pub async fn get(&self, id: &str) -> Result<Option<EmergencyAddress>, ApiError> {
-        match self.request(Verb::Get, &format!("{PATH}/{}", encode(id)), None).await {
-            Ok(reply) => EmergencyAddress::from_json(&reply).map(Some).map_err(ApiError::BadBody),
-            Err(ApiError::Status { status: 404, .. }) => Ok(None),
-            Err(error) => Err(error),
-        }
+    pub fn get<'a>(&'a self, id: &'a str) -> LocalBoxFuture<'a, Result<Option<EmergencyAddress>, ApiError>> {
+        Box::pin(async move {
+            match self.request(Verb::Get, &format!("{PATH}/{}", encode(id)), None).await {
+                Ok(reply) => EmergencyAddress::from_json(&reply).map(Some).map_err(ApiError::BadBody),
+                Err(ApiError::Status { status: 404, .. }) => Ok(None),
+                Err(error) => Err(error),
+            }
+        })
     }
 
     /// Creates an address. A 422 (the server could not validate it) comes back as
     /// [`ApiError::Status`] with the server's message, for the form to show.
-    pub async fn create(&self, input: &EmergencyAddressInput) -> Result<EmergencyAddress, ApiError> {
-        let reply = self.request(Verb::Post, PATH, Some(&input.to_json())).await?;
-        EmergencyAddress::from_json(&reply).map_err(ApiError::BadBody)
+    pub fn create(
+        &self,
+        input: &EmergencyAddressInput,
+    ) -> LocalBoxFuture<'_, Result<EmergencyAddress, ApiError>> {
+        let body = input.to_json();
+        Box::pin(async move {
+            let reply = self.request(Verb::Post, PATH, Some(&body)).await?;
+            EmergencyAddress::from_json(&reply).map_err(ApiError::BadBody)
+        })
     }
 
     /// Forgets the network the address is bound to (`DELETE …/{id}/registered_ip`), so the next
@@ -97,8 +108,13 @@ impl EmergencyAddresses {
         self.request(Verb::Delete, &format!("{PATH}/{}/registered_ip", encode(id)), None).await.map(drop)
     }
 
-    async fn request(&self, verb: Verb, path: &str, body: Option<&Json>) -> Result<Json, ApiError> {
-        request_json(&self.api_base, &self.session, verb, path, body).await
+    fn request<'a>(
+        &'a self,
+        verb: Verb,
+        path: &'a str,
+        body: Option<&'a Json>,
+    ) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+        request_json(&self.api_base, &self.session, verb, path, body)
     }
 }
 
@@ -137,10 +153,12 @@ impl PhoneHandle {
     /// "I am at this address now" after `network.changed` (§7.13): the address's old network is
     /// forgotten on the server, then the phone presents it again. On a REST failure nothing
     /// changes.
-    pub async fn confirm_emergency_address(&self, id: String) -> Result<(), ApiError> {
-        EmergencyAddresses::for_phone(self).unbind(&id).await?;
-        self.use_emergency_address(Some(id));
-        Ok(())
+    pub fn confirm_emergency_address(&self, id: String) -> LocalBoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            EmergencyAddresses::for_phone(self).unbind(&id).await?;
+            self.use_emergency_address(Some(id));
+            Ok(())
+        })
     }
 
     /// For each phone error: when the server refused the remembered address (the core already

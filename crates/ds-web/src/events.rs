@@ -7,12 +7,12 @@ use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use ds_protocol::json::Json;
-use gloo_net::http::Request;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{Event, EventSource, MessageEvent};
 
+use crate::LocalBoxFuture;
 use crate::driver::{now_ms, sleep_ms};
 use crate::rest::parse_error_body;
 use crate::tokens::{TokenError, TokenProvider};
@@ -89,19 +89,23 @@ impl AccountSession {
 }
 
 /// `GET {api_base}{path}` with the account session; one refresh-and-retry on 401/403.
-pub async fn get_json(api_base: &str, session: &AccountSession, path: &str) -> Result<Json, ApiError> {
-    request_json(api_base, session, Verb::Get, path, None).await
+pub fn get_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
+    path: &'a str,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    request_json(api_base, session, Verb::Get, path, None)
 }
 
 /// `POST {api_base}{path}` with a JSON body and the account session; one refresh-and-retry on
 /// 401/403. Returns the reply's JSON, or `Null` for an empty body (e.g. a bare 202).
-pub async fn post_json(
-    api_base: &str,
-    session: &AccountSession,
-    path: &str,
-    body: &Json,
-) -> Result<Json, ApiError> {
-    request_json(api_base, session, Verb::Post, path, Some(body)).await
+pub fn post_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
+    path: &'a str,
+    body: &'a Json,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    request_json(api_base, session, Verb::Post, path, Some(body))
 }
 
 /// The HTTP methods of [`request_json`].
@@ -115,50 +119,48 @@ pub(crate) enum Verb {
 /// `verb` (with a JSON `body` for POST) and one refresh-and-retry on 401/403, platform error
 /// bodies turned into [`ApiError::Status`]. An empty reply is `Null` for a POST or DELETE only.
 /// `session` may hold any bearer secret: the E911 client feeds it user tokens.
-pub(crate) async fn request_json(
-    api_base: &str,
-    session: &AccountSession,
+pub(crate) fn request_json<'a>(
+    api_base: &'a str,
+    session: &'a AccountSession,
     verb: Verb,
-    path: &str,
-    body: Option<&Json>,
-) -> Result<Json, ApiError> {
-    let url = format!("{}{path}", api_base.trim_end_matches('/'));
-    let mut secret = session.secret().await?;
-    for attempt in 0..2 {
-        let authorization = format!("Bearer {secret}");
-        let request = match (verb, body) {
-            (Verb::Post, Some(body)) => {
-                // What gloo's `.json(body)` sent, without its serde_json.
-                Request::post(&url)
-                    .header("Authorization", &authorization)
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string())
+    path: &'a str,
+    body: Option<&'a Json>,
+) -> LocalBoxFuture<'a, Result<Json, ApiError>> {
+    Box::pin(async move {
+        let url = format!("{}{path}", api_base.trim_end_matches('/'));
+        let mut secret = session.secret().await?;
+        for attempt in 0..2 {
+            let authorization = format!("Bearer {secret}");
+            let (method, body) = match (verb, body) {
+                (Verb::Post, Some(body)) => ("POST", Some(body.to_string())),
+                (Verb::Delete, _) => ("DELETE", None),
+                _ => ("GET", None),
+            };
+            let response = crate::http::fetch(method, &url, Some(&authorization), body)
+                .await
+                .map_err(ApiError::Unreachable)?;
+            let status = response.status;
+            if (status == 401 || status == 403) && attempt == 0 {
+                secret = session.refresh().await?;
+                continue;
             }
-            (Verb::Delete, _) => Request::delete(&url).header("Authorization", &authorization).build(),
-            _ => Request::get(&url).header("Authorization", &authorization).build(),
+            let ok = response.ok();
+            let text = response.text.map_err(ApiError::BadBody)?;
+            if !ok {
+                let detail = parse_error_body(&text);
+                return Err(ApiError::Status {
+                    status,
+                    code: detail.as_ref().and_then(|d| d.code.clone()),
+                    message: detail.map(|d| d.message).unwrap_or(text),
+                });
+            }
+            if verb != Verb::Get && text.trim().is_empty() {
+                return Ok(Json::Null);
+            }
+            return Json::parse(&text).map_err(|e| ApiError::BadBody(e.to_string()));
         }
-        .map_err(|e| ApiError::BadBody(e.to_string()))?;
-        let response = request.send().await.map_err(|e| ApiError::Unreachable(e.to_string()))?;
-        let status = response.status();
-        if (status == 401 || status == 403) && attempt == 0 {
-            secret = session.refresh().await?;
-            continue;
-        }
-        let text = response.text().await.map_err(|e| ApiError::BadBody(e.to_string()))?;
-        if !response.ok() {
-            let detail = parse_error_body(&text);
-            return Err(ApiError::Status {
-                status,
-                code: detail.as_ref().and_then(|d| d.code.clone()),
-                message: detail.map(|d| d.message).unwrap_or(text),
-            });
-        }
-        if verb != Verb::Get && text.trim().is_empty() {
-            return Ok(Json::Null);
-        }
-        return Json::parse(&text).map_err(|e| ApiError::BadBody(e.to_string()));
-    }
-    unreachable!("the loop returns on its second pass")
+        unreachable!("the loop returns on its second pass")
+    })
 }
 
 /// One event of the account stream.
@@ -252,7 +254,7 @@ impl StreamInner {
     fn close_source(&self) {
         if let Some((source, closures)) = self.source.borrow_mut().take() {
             source.close();
-            spawn_local(async move { drop(closures) });
+            crate::driver::drop_later(Box::new(closures));
         }
     }
 
@@ -286,7 +288,7 @@ impl StreamInner {
         let Some(due) = inner.session.refresh_due_at() else { return };
         let weak = weak.clone();
         spawn_local(async move {
-            sleep_ms(due.saturating_sub(now_ms()).min(i32::MAX as u64) as i32).await;
+            let _ = sleep_ms(due.saturating_sub(now_ms()).min(i32::MAX as u64) as i32).await;
             let Some(inner) = weak.upgrade() else { return };
             if !inner.stopped.get() && inner.generation.get() == generation {
                 inner.close_source();
@@ -305,7 +307,7 @@ impl StreamInner {
                 let Ok(message) = event.dyn_into::<MessageEvent>() else { return };
                 inner.attempt.set(0);
                 inner.auth_failures.set(0);
-                let id = Some(message.last_event_id()).filter(|id| !id.is_empty());
+                let id = crate::media::read_string(&message, "lastEventId").filter(|id| !id.is_empty());
                 if let Some(id) = &id {
                     *inner.last_id.borrow_mut() = Some(id.clone());
                 }
@@ -329,7 +331,8 @@ impl StreamInner {
                 let weak = Rc::downgrade(&inner);
                 let url = url_for_probe.clone();
                 spawn_local(async move {
-                    let status = Request::get(&url).send().await.map(|r| r.status()).unwrap_or(0);
+                    let status =
+                        crate::http::fetch("GET", &url, None, None).await.map(|r| r.status).unwrap_or(0);
                     if let Some(inner) = weak.upgrade() {
                         StreamInner::failed(&inner, status == 401 || status == 403);
                     }
@@ -360,7 +363,7 @@ impl StreamInner {
         this.attempt.set(attempt + 1);
         let weak = Rc::downgrade(this);
         spawn_local(async move {
-            sleep_ms(sse_backoff_ms(attempt) as i32).await;
+            let _ = sleep_ms(sse_backoff_ms(attempt) as i32).await;
             if let Some(inner) = weak.upgrade()
                 && !inner.stopped.get()
             {

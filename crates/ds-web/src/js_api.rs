@@ -11,7 +11,6 @@ use ds_protocol::json::Json as Value;
 use ds_protocol::json_object;
 use ds_protocol::signalling::{HeldBy, RejectReason};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use crate::driver::{DriverEvent, PhoneHandle, PhoneOptions, Subscription};
 use crate::media::{AudioDevice, AudioDeviceKind};
@@ -203,6 +202,15 @@ fn device_json(device: &AudioDevice) -> Value {
 
 fn to_js(value: &Value) -> JsValue {
     js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
+}
+
+/// What every async method of the JS API runs, boxed.
+type JsTask = std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>>;
+
+/// The one `Promise` path of the JS API: `future_to_promise` is generic, so each async method
+/// calling it directly carried its own copy of its glue; boxed, there is one (size work).
+fn promise(task: JsTask) -> js_sys::Promise {
+    wasm_bindgen_futures::future_to_promise(task)
 }
 
 /// A JS `Error` carrying `code` (and the rest of the error object) for promise rejections.
@@ -401,7 +409,7 @@ impl DialStackPhone {
     pub fn connect(&self) -> js_sys::Promise {
         let phone = self.phone.clone();
         let (multi_tab, tabs, listeners) = (self.multi_tab, self.tabs.clone(), self.listeners.clone());
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             if multi_tab && tabs.borrow().is_none() {
                 join_tabs(&phone, &listeners, &tabs).await?;
             }
@@ -414,7 +422,7 @@ impl DialStackPhone {
                     if tabs.mirror().status["status"].as_str() == Some("connected") {
                         return Ok(JsValue::TRUE);
                     }
-                    crate::driver::sleep_ms(50).await;
+                    let _ = crate::driver::sleep_ms(50).await;
                     continue;
                 }
                 match phone.status() {
@@ -426,10 +434,12 @@ impl DialStackPhone {
                             None => js_error("transport_closed", "the connection closed"),
                         });
                     }
-                    _ => crate::driver::sleep_ms(50).await,
+                    _ => {
+                        let _ = crate::driver::sleep_ms(50).await;
+                    }
                 }
             }
-        })
+        }))
     }
 
     /// `true` when this tab holds the registration (always, without `multiTab`).
@@ -533,10 +543,10 @@ impl DialStackPhone {
     #[wasm_bindgen(js_name = audioDevices)]
     pub fn audio_devices(&self) -> js_sys::Promise {
         let phone = self.phone.clone();
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let list: Vec<Value> = phone.audio_devices().await.iter().map(device_json).collect();
             Ok(to_js(&Value::Array(list)))
-        })
+        }))
     }
 
     /// Chooses the microphone (`null`: system default); live calls switch at once.

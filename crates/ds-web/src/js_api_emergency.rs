@@ -20,9 +20,8 @@ use ds_protocol::json::Json;
 use ds_protocol::json_object;
 use ds_protocol::rest::EmergencyAddress;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
-use super::{DialStackPhone, js_error, read_option, to_js};
+use super::{DialStackPhone, js_error, promise, read_option, to_js};
 use crate::driver::PhoneHandle;
 use crate::emergency::{EmergencyAddresses, stored_address_id};
 use crate::events::ApiError;
@@ -172,10 +171,10 @@ impl DialStackPhone {
     )]
     pub fn emergency_addresses(&self) -> js_sys::Promise {
         let client = EmergencyAddresses::for_phone(&self.phone);
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let list = client.list().await.map_err(api_error)?;
             Ok(to_js(&Json::Array(list.iter().map(address_json).collect())))
-        })
+        }))
     }
 
     /// Creates an address (it is not chosen: pass its id to `useEmergencyAddress`). Rejects with
@@ -191,14 +190,14 @@ impl DialStackPhone {
     ) -> js_sys::Promise {
         let draft = draft_from_js(&input);
         let client = EmergencyAddresses::for_phone(&self.phone);
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             if let Some(&(field, problem)) = address_problems(&draft).first() {
                 let message = problem_message(field, problem);
                 return Err(address_error("invalid_address", Some(field_name(field)), &message));
             }
             let created = client.create(&address_input(&draft)).await.map_err(api_error)?;
             Ok(to_js(&address_json(&created)))
-        })
+        }))
     }
 
     /// Chooses the address this and every later session presents (`null`: none), remembered for
@@ -211,7 +210,7 @@ impl DialStackPhone {
     )]
     pub fn use_emergency_address(&self, id: Option<String>) -> js_sys::Promise {
         let (phone, follower) = (self.phone.clone(), self.follower());
-        future_to_promise(async move {
+        promise(Box::pin(async move {
             let Some(id) = id.filter(|id| !id.is_empty()) else {
                 match follower {
                     Some(tabs) => tabs.send_command(&Command::SetEmergencyAddress { id: None }),
@@ -228,7 +227,7 @@ impl DialStackPhone {
                 None => apply_choice(&phone, Some(id)).await.map_err(api_error)?,
             }
             Ok(to_js(&address_json(&address)))
-        })
+        }))
     }
 
     /// The chosen address id (`undefined`: none, as `userId`). Known once `connect()` resolved:

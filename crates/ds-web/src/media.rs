@@ -3,7 +3,6 @@
 //! the once-a-second `getStats` poll.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use ds_core::{CallHandle, MediaEvent, MediaRequest, PhoneErrorCode};
@@ -14,12 +13,12 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{JsFuture, spawn_local};
 use web_sys::{
-    AudioContext, Event, GainNode, HtmlAudioElement, MediaDeviceInfo, MediaDeviceKind, MediaStream,
-    MediaStreamConstraints, MediaStreamTrack, OscillatorNode, RtcConfiguration, RtcIceCandidateInit,
-    RtcIceGatheringState, RtcPeerConnection, RtcPeerConnectionIceEvent, RtcRtpSender, RtcSdpType,
+    AudioContext, Event, GainNode, HtmlAudioElement, MediaStream, MediaStreamConstraints, MediaStreamTrack,
+    OscillatorNode, RtcConfiguration, RtcIceCandidateInit, RtcPeerConnection, RtcRtpSender, RtcSdpType,
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
+use crate::call_map::CallMap;
 use crate::driver::{DriverEvent, Inner};
 use crate::quality::{QualityTracker, StatsSample};
 use crate::tokens::js_text;
@@ -86,12 +85,12 @@ type Interval = (i32, Closure<dyn FnMut()>);
 type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Media {
-    calls: RefCell<HashMap<CallHandle, CallMedia>>,
+    calls: RefCell<CallMap<CallMedia>>,
     /// Calls closed while their setup was still awaiting the browser.
-    closed: RefCell<HashSet<CallHandle>>,
+    closed: RefCell<CallMap<()>>,
     audio: RefCell<Option<HtmlAudioElement>>,
     remote_mix: RefCell<Option<MediaStream>>,
-    ringback: RefCell<HashSet<CallHandle>>,
+    ringback: RefCell<CallMap<()>>,
     ringtone: Cell<bool>,
     tone: RefCell<Option<TonePlayer>>,
     audio_ctx: RefCell<Option<AudioContext>>,
@@ -150,10 +149,6 @@ pub fn classify_media_error(name: &str) -> PhoneErrorCode {
 
 type MediaFailure = (PhoneErrorCode, String);
 
-async fn sleep(ms: i32) {
-    crate::driver::sleep_ms(ms).await
-}
-
 async fn open_microphone(device: Option<&str>) -> Result<MediaStream, MediaFailure> {
     let media_devices = web_sys::window().and_then(|w| w.navigator().media_devices().ok()).ok_or((
         PhoneErrorCode::AudioDeviceUnavailable,
@@ -184,24 +179,28 @@ pub async fn enumerate_audio_devices() -> Vec<AudioDevice> {
     let Ok(promise) = media_devices.enumerate_devices() else { return Vec::new() };
     let Ok(list) = JsFuture::from(promise).await else { return Vec::new() };
     let list: js_sys::Array = list.unchecked_into();
+    // `MediaDeviceInfo` members read by name, like the stats below: each typed web-sys getter is
+    // one more import and JS shim in the bundle (size work).
     list.iter()
-        .filter_map(|d| d.dyn_into::<MediaDeviceInfo>().ok())
         .filter_map(|d| {
-            let kind = match d.kind() {
-                MediaDeviceKind::Audioinput => AudioDeviceKind::Input,
-                MediaDeviceKind::Audiooutput => AudioDeviceKind::Output,
+            let kind = match read_string(&d, "kind").as_deref() {
+                Some("audioinput") => AudioDeviceKind::Input,
+                Some("audiooutput") => AudioDeviceKind::Output,
                 _ => return None,
             };
-            Some(AudioDevice { id: d.device_id(), label: d.label(), kind })
+            let id = read_string(&d, "deviceId").unwrap_or_default();
+            Some(AudioDevice { id, label: read_string(&d, "label").unwrap_or_default(), kind })
         })
         .collect()
 }
 
-fn read_number(object: &JsValue, field: &str) -> Option<f64> {
+pub(crate) fn read_number(object: &JsValue, field: &str) -> Option<f64> {
     js_sys::Reflect::get(object, &JsValue::from_str(field)).ok()?.as_f64()
 }
 
-fn read_string(object: &JsValue, field: &str) -> Option<String> {
+/// A string member read by name. Used instead of typed web-sys getters where one would be the only
+/// use of its import: each import is one more JS shim in the bundle (size work).
+pub(crate) fn read_string(object: &JsValue, field: &str) -> Option<String> {
     js_sys::Reflect::get(object, &JsValue::from_str(field)).ok()?.as_string()
 }
 
@@ -249,11 +248,11 @@ fn sample_from_report(report: &JsValue, at_ms: u64) -> StatsSample {
 impl Media {
     pub(crate) fn new() -> Media {
         Media {
-            calls: RefCell::new(HashMap::new()),
-            closed: RefCell::new(HashSet::new()),
+            calls: RefCell::new(CallMap::new()),
+            closed: RefCell::new(CallMap::new()),
             audio: RefCell::new(None),
             remote_mix: RefCell::new(None),
-            ringback: RefCell::new(HashSet::new()),
+            ringback: RefCell::new(CallMap::new()),
             ringtone: Cell::new(false),
             tone: RefCell::new(None),
             audio_ctx: RefCell::new(None),
@@ -286,7 +285,7 @@ impl Media {
     /// The label of the microphone track a call is sending (test and diagnostics hook).
     pub(crate) fn sending_track_label(&self, call: CallHandle) -> Option<String> {
         let calls = self.calls.borrow();
-        calls.get(&call)?.sender.as_ref()?.track().map(|t| t.label())
+        read_string(calls.get(&call)?.sender.as_ref()?.track()?.as_ref(), "label")
     }
 
     /// Stops everything: the phone is going away.
@@ -419,7 +418,7 @@ impl Inner {
                     match inner.create_sdp(call, None).await {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::OfferCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains(&call) => {}
+                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
@@ -430,7 +429,7 @@ impl Inner {
                     match inner.create_sdp(call, Some(offer)).await {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::AnswerCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains(&call) => {}
+                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
@@ -467,14 +466,14 @@ impl Inner {
                 }
                 // Remembered for good (handles are never reused): a setup still awaiting the
                 // browser sees it and stops quietly.
-                self.media.closed.borrow_mut().insert(call);
+                self.media.closed.borrow_mut().insert(call, ());
                 self.quality.borrow_mut().remove(&call);
                 if self.media.calls.borrow().is_empty() {
                     self.media.stop_stats();
                 }
             }
             MediaRequest::StartRingback { call } => {
-                self.media.ringback.borrow_mut().insert(call);
+                self.media.ringback.borrow_mut().insert(call, ());
                 self.media.update_tone();
             }
             MediaRequest::StopRingback { call } => {
@@ -529,7 +528,7 @@ impl Inner {
             }
             Err(error) => return Err(error),
         };
-        if self.media.closed.borrow().contains(&call) {
+        if self.media.closed.borrow().contains_key(&call) {
             stop_stream(&mic);
             return Ok(None);
         }
@@ -558,16 +557,18 @@ impl Inner {
         };
         JsFuture::from(pc.set_local_description(local.unchecked_ref())).await.map_err(fail)?;
         let mut waited = 0;
-        while pc.ice_gathering_state() != RtcIceGatheringState::Complete && waited < ICE_GATHERING_CAP_MS {
-            sleep(50).await;
+        while read_string(&pc, "iceGatheringState").as_deref() != Some("complete")
+            && waited < ICE_GATHERING_CAP_MS
+        {
+            let _ = crate::driver::sleep_ms(50).await;
             waited += 50;
         }
         if !self.media.calls.borrow().contains_key(&call) {
             return Ok(None);
         }
-        let sdp = pc
-            .local_description()
-            .map(|d| d.sdp())
+        let sdp = js_sys::Reflect::get(&pc, &JsValue::from_str("localDescription"))
+            .ok()
+            .and_then(|description| read_string(&description, "sdp"))
             .ok_or((PhoneErrorCode::CallFailed, "no local description".to_owned()))?;
         Ok(Some(sdp))
     }
@@ -589,16 +590,21 @@ impl Inner {
         let weak = Rc::downgrade(self);
         let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(inner) = weak.upgrade() else { return };
-            let event: RtcPeerConnectionIceEvent = event.unchecked_into();
-            match event.candidate() {
-                Some(c) if !c.candidate().is_empty() => inner.media_event(MediaEvent::LocalIceCandidate {
+            // The `RTCIceCandidate` members read by name (fewer imports; size work).
+            let found =
+                js_sys::Reflect::get(&event, &JsValue::from_str("candidate")).unwrap_or(JsValue::NULL);
+            if found.is_null() || found.is_undefined() {
+                inner.media_event(MediaEvent::LocalIceGatheringDone { call });
+                return;
+            }
+            let candidate = read_string(&found, "candidate").unwrap_or_default();
+            if !candidate.is_empty() {
+                inner.media_event(MediaEvent::LocalIceCandidate {
                     call,
-                    candidate: c.candidate(),
-                    sdp_mid: c.sdp_mid(),
-                    sdp_m_line_index: c.sdp_m_line_index().map(u32::from),
-                }),
-                Some(_) => {}
-                None => inner.media_event(MediaEvent::LocalIceGatheringDone { call }),
+                    candidate,
+                    sdp_mid: read_string(&found, "sdpMid"),
+                    sdp_m_line_index: read_number(&found, "sdpMLineIndex").map(|index| index as u32),
+                });
             }
         });
         pc.set_ontrack(Some(on_track.as_ref().unchecked_ref()));
@@ -744,7 +750,7 @@ impl Inner {
     pub(crate) fn set_input_device(self: &Rc<Self>, device: Option<String>) {
         store(INPUT_DEVICE_KEY, device.as_deref());
         *self.media.input_device.borrow_mut() = device.clone();
-        let live: Vec<CallHandle> = self.media.calls.borrow().keys().copied().collect();
+        let live: Vec<CallHandle> = self.media.calls.borrow().iter().map(|(h, _)| *h).collect();
         for call in live {
             let inner = self.clone();
             let device = device.clone();

@@ -1,8 +1,7 @@
-//! REST calls through gloo-net.
+//! REST calls (through the one `fetch` path of `crate::http`).
 
 use ds_protocol::Health;
 use ds_protocol::json::Json;
-use gloo_net::http::Request;
 
 /// Why a REST call failed, in terms the UI can explain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,14 +20,13 @@ pub enum RestError {
 /// `GET {api_base}/healthz`.
 pub async fn fetch_health(api_base: &str) -> Result<Health, RestError> {
     let base = api_base.trim_end_matches('/');
-    let response = Request::get(&format!("{base}/healthz"))
-        .send()
+    let response = crate::http::fetch("GET", &format!("{base}/healthz"), None, None)
         .await
         .map_err(|_| RestError::Unreachable { base: base.to_owned() })?;
     if !response.ok() {
-        return Err(RestError::Status { status: response.status() });
+        return Err(RestError::Status { status: response.status });
     }
-    let text = response.text().await.map_err(|e| RestError::BadBody(e.to_string()))?;
+    let text = response.text.map_err(RestError::BadBody)?;
     let value = Json::parse(&text).map_err(|e| RestError::BadBody(e.to_string()))?;
     Health::from_json(&value).map_err(RestError::BadBody)
 }

@@ -19,7 +19,7 @@ use ds_protocol::json_object;
 use ds_protocol::signalling::{EndReason, HeldBy, RejectReason};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{BroadcastChannel, MessageEvent};
+use web_sys::{BroadcastChannel, Event, MessageEvent};
 
 /// The channel and lock names for one user of one origin (the origin scopes both already).
 pub fn channel_name(user_id: &str) -> String {
@@ -139,7 +139,7 @@ pub struct TabCoordinator {
     channel: BroadcastChannel,
     leader: Cell<bool>,
     mirror: RefCell<Mirror>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_message: Closure<dyn FnMut(Event)>,
     lock_callback: RefCell<Option<LockCallback>>,
     /// Resolving it releases the leader lock (on disconnect).
     release: Rc<RefCell<Option<js_sys::Function>>>,
@@ -171,7 +171,9 @@ impl TabCoordinator {
         let this = Rc::new_cyclic(|weak: &std::rc::Weak<TabCoordinator>| {
             let weak = weak.clone();
             let notify = notify.clone();
-            let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            // A plain `Event` listener, the signature the other listeners share (size work).
+            let on_message = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+                let event: MessageEvent = event.unchecked_into();
                 let Some(this) = weak.upgrade() else { return };
                 let Some(text) = event.data().as_string() else { return };
                 let Ok(message) = Value::parse(&text) else { return };

@@ -2,7 +2,6 @@
 //! Promise of a token, a URL answering with one, or a fixed string for tests and demos).
 
 use ds_protocol::json::Json;
-use gloo_net::http::Request;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -53,58 +52,47 @@ impl TokenProvider {
     }
 
     /// Asks for a fresh token.
-    pub async fn fetch(&self) -> Result<String, TokenError> {
-        let token = match self {
-            TokenProvider::Fixed(token) => token.clone(),
-            TokenProvider::Url(url) => {
-                let response =
-                    Request::get(url).send().await.map_err(|e| TokenError::Unreachable(e.to_string()))?;
-                if !response.ok() {
-                    return Err(TokenError::Status { status: response.status() });
+    pub fn fetch(&self) -> crate::LocalBoxFuture<'_, Result<String, TokenError>> {
+        Box::pin(async move {
+            let token = match self {
+                TokenProvider::Fixed(token) => token.clone(),
+                // An endpoint is asked `POST url` first, and `GET url` when it answers 405.
+                TokenProvider::Url(url) | TokenProvider::Endpoint(url) => {
+                    let endpoint = matches!(self, TokenProvider::Endpoint(_));
+                    let mut reply =
+                        crate::http::fetch(if endpoint { "POST" } else { "GET" }, url, None, None).await;
+                    if endpoint && matches!(&reply, Ok(r) if r.status == 405) {
+                        reply = crate::http::fetch("GET", url, None, None).await;
+                    }
+                    let reply = reply.map_err(TokenError::Unreachable)?;
+                    if !reply.ok() {
+                        return Err(TokenError::Status { status: reply.status });
+                    }
+                    parse_token_body(&reply.text.map_err(TokenError::Unreachable)?)
+                        .ok_or(TokenError::Empty)?
                 }
-                let body = response.text().await.map_err(|e| TokenError::Unreachable(e.to_string()))?;
-                parse_token_body(&body).ok_or(TokenError::Empty)?
-            }
-            TokenProvider::Endpoint(url) => {
-                let unreachable = |e: gloo_net::Error| TokenError::Unreachable(e.to_string());
-                let mut response = Request::post(url)
-                    .credentials(web_sys::RequestCredentials::SameOrigin)
-                    .send()
-                    .await
-                    .map_err(unreachable)?;
-                if response.status() == 405 {
-                    response = Request::get(url)
-                        .credentials(web_sys::RequestCredentials::SameOrigin)
-                        .send()
-                        .await
-                        .map_err(unreachable)?;
-                }
-                if !response.ok() {
-                    return Err(TokenError::Status { status: response.status() });
-                }
-                let body = response.text().await.map_err(unreachable)?;
-                parse_token_body(&body).ok_or(TokenError::Empty)?
-            }
-            TokenProvider::Function(function) => {
-                let result = function.call0(&JsValue::NULL).map_err(|e| TokenError::Provider(js_text(&e)))?;
-                let value = if result.has_type::<js_sys::Promise>() {
-                    let promise: js_sys::Promise = result.unchecked_into();
-                    JsFuture::from(promise).await.map_err(|e| TokenError::Provider(js_text(&e)))?
-                } else {
-                    result
-                };
-                match value.as_string() {
-                    Some(text) => text,
-                    None => {
-                        // Accept `{token}` / `{client_secret}` objects from providers too.
-                        let json = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string());
-                        json.as_deref().and_then(parse_token_body).ok_or(TokenError::Empty)?
+                TokenProvider::Function(function) => {
+                    let result =
+                        function.call0(&JsValue::NULL).map_err(|e| TokenError::Provider(js_text(&e)))?;
+                    let value = if result.has_type::<js_sys::Promise>() {
+                        let promise: js_sys::Promise = result.unchecked_into();
+                        JsFuture::from(promise).await.map_err(|e| TokenError::Provider(js_text(&e)))?
+                    } else {
+                        result
+                    };
+                    match value.as_string() {
+                        Some(text) => text,
+                        None => {
+                            // Accept `{token}` / `{client_secret}` objects from providers too.
+                            let json = js_sys::JSON::stringify(&value).ok().and_then(|s| s.as_string());
+                            json.as_deref().and_then(parse_token_body).ok_or(TokenError::Empty)?
+                        }
                     }
                 }
-            }
-        };
-        let token = token.trim().to_owned();
-        if token.is_empty() { Err(TokenError::Empty) } else { Ok(token) }
+            };
+            let token = token.trim().to_owned();
+            if token.is_empty() { Err(TokenError::Empty) } else { Ok(token) }
+        })
     }
 }
 

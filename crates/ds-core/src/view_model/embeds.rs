@@ -153,7 +153,7 @@ pub fn merge_rows(rows: &mut Vec<CallLog>, page: Vec<CallLog>) -> usize {
             }
         }
     }
-    rows.sort_by(|a, b| b.started_at.cmp(&a.started_at).then_with(|| b.id.cmp(&a.id)));
+    super::sort_short_by(rows, |a, b| b.started_at.cmp(&a.started_at).then_with(|| b.id.cmp(&a.id)));
     added
 }
 

@@ -86,7 +86,7 @@ pub fn address_problems(draft: &AddressDraft) -> Vec<(AddressField, AddressProbl
     if zip && !is_us_zip(draft.postal_code.trim()) {
         problems.push((AddressField::PostalCode, AddressProblem::NotAZipCode));
     }
-    problems.sort_by_key(|(field, _)| *field);
+    super::sort_short_by(&mut problems, |(a, _), (b, _)| a.cmp(b));
     problems
 }
 

@@ -14,6 +14,7 @@ use super::SoftphoneCtx;
 use super::dialpad::Keys;
 use super::strings::{Text, disabled_text, state_text, text};
 use crate::i18n::Locale;
+use crate::{handler, reactive};
 
 /// The big line for a caller: name, else formatted number, else "Unknown" in `locale`.
 pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
@@ -27,22 +28,22 @@ pub(crate) fn caller_primary(locale: Locale, call: &CallInfo) -> String {
 }
 
 fn find(ctx: SoftphoneCtx, handle: CallHandle) -> Option<CallInfo> {
-    ctx.state.calls.with(|calls| calls.iter().find(|c| c.handle == handle).cloned())
+    ctx.state.calls.read().iter().find(|c| c.handle == handle).cloned()
 }
 
 /// Name and number of the other party.
 #[component]
 fn Caller(call: Memo<Option<CallInfo>>) -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    let primary = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+    let primary = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
     let secondary = move || {
-        call.with(|c| {
-            c.as_ref().and_then(|c| caller_display(c.remote_name.as_deref(), &c.remote_number).secondary)
-        })
+        call.read()
+            .as_ref()
+            .and_then(|c| caller_display(c.remote_name.as_deref(), &c.remote_number).secondary)
     };
     view! {
-        <p class="ds-caller" data-testid="caller">{primary}</p>
-        <p class="ds-caller-number">{secondary}</p>
+        <p class="ds-caller" data-testid="caller">{reactive(primary)}</p>
+        <p class="ds-caller-number">{reactive(secondary)}</p>
     }
 }
 
@@ -60,34 +61,34 @@ pub fn IncomingStack(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
-            let answering = move || call.with(|c| c.as_ref().is_some_and(|c| c.answering || c.ending));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
+            let answering = move || call.read().as_ref().is_some_and(|c| c.answering || c.ending);
             view! {
                 <li class="ds-incoming-card" part="incoming-card" data-testid="incoming-card">
                     <Caller call=call />
                     <p class="ds-call-state">
                         {move || {
-                            call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))
+                            call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))
                         }}
                     </p>
                     <div class="ds-actions">
                         <button
                             type="button"
                             class="ds-answer"
-                            disabled=answering
+                            disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Answer), who().unwrap_or_default())
-                            on:click=move |_| ctx.command(Command::Answer { call: handle })
+                            on:click=handler(move |_| ctx.command(Command::Answer { call: handle }))
                         >
                             {ctx.t(Text::Answer)}
                         </button>
                         <button
                             type="button"
                             class="ds-decline"
-                            disabled=answering
+                            disabled=reactive(answering)
                             aria-label=move || format!("{} {}", ctx.t(Text::Decline), who().unwrap_or_default())
-                            on:click=move |_| {
+                            on:click=handler(move |_| {
                                 ctx.command(Command::Reject { call: handle, reason: RejectReason::Decline })
-                            }
+                            })
                         >
                             {ctx.t(Text::Decline)}
                         </button>
@@ -113,24 +114,24 @@ fn control_button(
     ctx: SoftphoneCtx,
     controls: Memo<Option<CallControls>>,
     pick: fn(&CallControls) -> &Control,
-    label: Signal<&'static str>,
-    pressed: Option<Signal<bool>>,
+    label: Box<dyn Fn() -> &'static str + Send + Sync>,
+    pressed: Option<Box<dyn Fn() -> bool + Send + Sync>>,
     on_click: Box<dyn Fn()>,
 ) -> impl IntoView {
     // Concrete (not generic) parameters: one copy of this button's code serves all four.
-    let control = move || controls.with(|c| c.as_ref().map(|c| pick(c).clone()));
+    let control = move || controls.read().as_ref().map(|c| pick(c).clone());
     let disabled = move || control().is_none_or(|c| !c.enabled);
     let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.locale.get(), why));
     view! {
         <button
             type="button"
             class="ds-control"
-            aria-pressed=move || pressed.map(|p| if p.get() { "true" } else { "false" })
-            disabled=disabled
-            title=title
-            on:click=move |_| on_click()
+            aria-pressed=move || pressed.as_ref().map(|p| if p() { "true" } else { "false" })
+            disabled=reactive(disabled)
+            title=reactive(title)
+            on:click=handler(move |_| on_click())
         >
-            {label}
+            {reactive(label)}
         </button>
     }
 }
@@ -144,44 +145,42 @@ pub fn InCall(
     let ctx = expect_context::<SoftphoneCtx>();
     let state = ctx.state;
     let call = Memo::new(move |_| find(ctx, current));
-    let controls =
-        Memo::new(move |_| call.with(|c| c.as_ref().map(|c| call_controls(c, state.status.get()))));
+    let controls = Memo::new(move |_| call.read().as_ref().map(|c| call_controls(c, state.status.get())));
     // Plain closures rather than memos below: cheap to recompute, and every distinct memo type
     // costs bundle size.
-    let kind = move || call.with(|c| c.as_ref().map(call_state_kind));
+    let kind = move || call.read().as_ref().map(call_state_kind);
     let timer = move || {
         let now = state.now_ms.get();
-        call.with(|c| {
-            c.as_ref()
-                .filter(|c| c.phase.is_connected())
-                .and_then(|c| call_duration_secs(c, now))
-                .map(format_call_duration)
-        })
+        call.read()
+            .as_ref()
+            .filter(|c| c.phase.is_connected())
+            .and_then(|c| call_duration_secs(c, now))
+            .map(format_call_duration)
     };
     let keypad_open = RwSignal::new(false);
     let transfer_open = RwSignal::new(false);
     let digits = RwSignal::new(String::new());
     let transfer_to = RwSignal::new(String::new());
-    let muted = Signal::derive(move || call.with(|c| c.as_ref().is_some_and(|c| c.muted)));
-    let held = Signal::derive(move || controls.with(|c| c.as_ref().is_some_and(|c| c.shows_resume)));
-    let pair = move || state.calls.with(|calls| transfer_pair(calls, current));
+    let muted = move || call.read().as_ref().is_some_and(|c| c.muted);
+    let held = move || controls.read().as_ref().is_some_and(|c| c.shows_resume);
+    let pair = move || transfer_pair(&state.calls.read(), current);
 
     let mute = control_button(
         ctx,
         controls,
         |c| &c.mute,
-        Signal::derive(move || if muted.get() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) }),
-        Some(muted),
-        Box::new(move || ctx.command(Command::SetMuted { call: current, muted: !muted.get_untracked() })),
+        Box::new(move || if muted() { ctx.t(Text::Unmute) } else { ctx.t(Text::Mute) }),
+        Some(Box::new(muted)),
+        Box::new(move || ctx.command(Command::SetMuted { call: current, muted: !untrack(muted) })),
     );
     let hold = control_button(
         ctx,
         controls,
         |c| &c.hold,
-        Signal::derive(move || if held.get() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) }),
+        Box::new(move || if held() { ctx.t(Text::Resume) } else { ctx.t(Text::Hold) }),
         None,
         Box::new(move || {
-            ctx.command(if held.get_untracked() {
+            ctx.command(if untrack(held) {
                 Command::Resume { call: current }
             } else {
                 Command::Hold { call: current }
@@ -192,29 +191,29 @@ pub fn InCall(
         ctx,
         controls,
         |c| &c.keypad,
-        Signal::stored(ctx.t(Text::Keypad)),
-        Some(keypad_open.into()),
-        Box::new(move || keypad_open.update(|open| *open = !*open)),
+        Box::new(move || ctx.t(Text::Keypad)),
+        Some(Box::new(move || keypad_open.get())),
+        Box::new(move || keypad_open.set(!keypad_open.get_untracked())),
     );
     let transfer = control_button(
         ctx,
         controls,
         |c| &c.transfer,
-        Signal::stored(ctx.t(Text::Transfer)),
-        Some(transfer_open.into()),
-        Box::new(move || transfer_open.update(|open| *open = !*open)),
+        Box::new(move || ctx.t(Text::Transfer)),
+        Some(Box::new(move || transfer_open.get())),
+        Box::new(move || transfer_open.set(!transfer_open.get_untracked())),
     );
-    let hangup_disabled = move || controls.with(|c| c.as_ref().is_none_or(|c| !c.hangup.enabled));
+    let hangup_disabled = move || controls.read().as_ref().is_none_or(|c| !c.hangup.enabled);
 
     let send_digit = Callback::new(move |key: char| {
         let mut buffer = [0u8; 4];
         ctx.command(Command::SendDtmf { call: current, digits: key.encode_utf8(&mut buffer).to_owned() });
-        digits.update(|d| d.push(key));
+        digits.write().push(key);
     });
     let transfer_panel = move || {
         transfer_open.get().then(|| {
             let input_label = ctx.t(Text::TransferTo);
-            let empty = move || transfer_to.with(|t| ds_core::view_model::strip_to_dial_string(t).is_empty());
+            let empty = move || ds_core::view_model::strip_to_dial_string(&transfer_to.read()).is_empty();
             view! {
                 <div class="ds-transfer" role="group" aria-label=input_label>
                     <input
@@ -224,41 +223,42 @@ pub fn InCall(
                         aria-label=input_label
                         placeholder=input_label
                         prop:value=move || transfer_to.get()
-                        on:input=move |event| {
+                        on:input=handler(move |event: web_sys::Event| {
                             let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
                             transfer_to.set(input.value());
-                        }
+                        })
                     />
                     <div class="ds-actions">
                         <button
                             type="button"
-                            disabled=empty
-                            on:click=move |_| {
+                            disabled=reactive(empty)
+                            on:click=handler(move |_| {
                                 ctx.command(Command::BlindTransfer {
                                     call: current,
                                     destination: transfer_to.get_untracked(),
                                 });
                                 transfer_open.set(false);
-                            }
+                            })
                         >
                             {ctx.t(Text::TransferNow)}
                         </button>
                         <button
                             type="button"
-                            disabled=empty
-                            on:click=move |_| {
+                            disabled=reactive(empty)
+                            on:click=handler(move |_| {
                                 ctx.command(Command::ConsultTransfer {
                                     call: current,
                                     destination: transfer_to.get_untracked(),
                                 });
                                 transfer_open.set(false);
-                            }
+                            })
                         >
                             {ctx.t(Text::ConsultFirst)}
                         </button>
                     </div>
                 </div>
             }
+            .into_any()
         })
     };
     let attended = move || {
@@ -272,15 +272,15 @@ pub fn InCall(
                     <button
                         type="button"
                         disabled=move || !complete()
-                        on:click=move |_| ctx.command(Command::CompleteTransfer { call: current })
+                        on:click=handler(move |_| ctx.command(Command::CompleteTransfer { call: current }))
                     >
                         {ctx.t(Text::CompleteTransfer)}
                     </button>
-                    <button type="button" on:click=move |_| ctx.command(Command::CancelTransfer { call: current })>
+                    <button type="button" on:click=handler(move |_| ctx.command(Command::CancelTransfer { call: current }))>
                         {ctx.t(Text::CancelTransfer)}
                     </button>
                 </div>
-            }
+            }.into_any()
         })
     };
     view! {
@@ -297,7 +297,7 @@ pub fn InCall(
             >
                 <span>{move || kind().map(|k| state_text(ctx.locale.get(), k))}</span>
                 " "
-                <span class="ds-timer" role="timer">{timer}</span>
+                <span class="ds-timer" role="timer">{reactive(timer)}</span>
             </p>
             <div class="ds-controls" part="controls" role="group" aria-label=ctx.t(Text::CallControls)>
                 {mute}
@@ -308,13 +308,13 @@ pub fn InCall(
                     type="button"
                     class="ds-hangup"
                     part="hangup-button"
-                    disabled=hangup_disabled
-                    on:click=move |_| ctx.command(Command::Hangup { call: current })
+                    disabled=reactive(hangup_disabled)
+                    on:click=handler(move |_| ctx.command(Command::Hangup { call: current }))
                 >
                     {ctx.t(Text::HangUp)}
                 </button>
             </div>
-            {attended}
+            {reactive(attended)}
             {move || {
                 keypad_open.get().then(|| {
                     view! {
@@ -322,10 +322,10 @@ pub fn InCall(
                             {move || digits.get()}
                         </output>
                         <Keys label=ctx.t(Text::Keypad) on_key=send_digit />
-                    }
+                    }.into_any()
                 })
             }}
-            {transfer_panel}
+            {reactive(transfer_panel)}
         </section>
     }
 }
@@ -344,25 +344,23 @@ pub fn HeldCards(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.with(|c| c.as_ref().map(|c| caller_primary(ctx.locale.get(), c)));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
             let can_switch = move || {
-                call.with(|c| {
-                    c.as_ref().is_some_and(|c| {
+                call.read().as_ref().is_some_and(|c| {
                         c.phase == CallPhase::Held && call_state_kind(c) == CallStateKind::OnHold
                     })
-                })
             };
             view! {
                 <li class="ds-held-card" data-testid="held-card">
-                    <span class="ds-caller">{who}</span>
+                    <span class="ds-caller">{reactive(who)}</span>
                     <span class="ds-call-state">
-                        {move || call.with(|c| c.as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c))))}
+                        {move || call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))}
                     </span>
                     <button
                         type="button"
                         disabled=move || !can_switch()
                         aria-label=move || format!("{} {}", ctx.t(Text::SwitchTo), who().unwrap_or_default())
-                        on:click=move |_| ctx.command(Command::Resume { call: handle })
+                        on:click=handler(move |_| ctx.command(Command::Resume { call: handle }))
                     >
                         {ctx.t(Text::SwitchTo)}
                     </button>

@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, cannot_call_text, dial_notice_text};
+use crate::{handler, reactive};
 
 /// The 12 keys; `on_key` gets the key's character.
 #[component]
@@ -25,7 +26,7 @@ pub fn Keys(
             let name: &str = key.encode_utf8(&mut name);
             let name = name.to_owned();
             view! {
-                <button type="button" class="ds-key" part="key" aria-label=name on:click=move |_| on_key.run(key)>
+                <button type="button" class="ds-key" part="key" aria-label=name on:click=handler(move |_| on_key.run(key))>
                     <span class="ds-key-digit" aria-hidden="true">{key.to_string()}</span>
                     <span class="ds-key-letters" aria-hidden="true">{letters}</span>
                 </button>
@@ -45,8 +46,8 @@ pub fn Dialpad() -> impl IntoView {
     let state = ctx.state;
     let destination = RwSignal::new(String::new());
     let notice = RwSignal::new(None);
-    let busy = move || state.calls.with(|calls| dial_busy(calls));
-    let verdict = move || destination.with(|d| can_place_call(state.status.get(), d, busy()));
+    let busy = move || dial_busy(&state.calls.read());
+    let verdict = move || can_place_call(state.status.get(), &destination.read(), busy());
     let reason = move || verdict().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
     let reason_id = ctx.id("call-reason");
     let notice_id = ctx.id("dial-notice");
@@ -65,20 +66,20 @@ pub fn Dialpad() -> impl IntoView {
         }
     };
     let on_key = Callback::new(move |key: char| {
-        destination.update(|d| {
-            if d.len() < ds_core::destination::MAX_DESTINATION_LEN {
-                d.push(key)
-            }
-        });
+        let mut typed = destination.write();
+        if typed.len() < ds_core::destination::MAX_DESTINATION_LEN {
+            typed.push(key)
+        }
+        drop(typed);
         notice.set(None);
     });
     view! {
         <form
             class="ds-dialpad"
-            on:submit=move |event| {
+            on:submit=handler(move |event: leptos::ev::SubmitEvent| {
                 event.prevent_default();
                 call();
-            }
+            })
         >
             <div class="ds-destination-row">
                 <input
@@ -92,22 +93,20 @@ pub fn Dialpad() -> impl IntoView {
                     placeholder=ctx.t(Text::NumberToCall)
                     aria-describedby=notice_id.clone()
                     prop:value=move || format_as_you_type(&destination.get())
-                    on:input=move |event| {
+                    on:input=handler(move |event: web_sys::Event| {
                         let input: web_sys::HtmlInputElement = event.target().unwrap().unchecked_into();
                         set_from_raw(&input.value());
-                    }
+                    })
                 />
                 <button
                     type="button"
                     class="ds-backspace"
                     aria-label=ctx.t(Text::DeleteDigit)
-                    disabled=move || destination.with(String::is_empty)
-                    on:click=move |_| {
-                        destination.update(|d| {
-                            d.pop();
-                        });
+                    disabled=move || destination.read().is_empty()
+                    on:click=handler(move |_| {
+                        destination.write().pop();
                         notice.set(None);
-                    }
+                    })
                 >
                     "⌫"
                 </button>
@@ -126,7 +125,7 @@ pub fn Dialpad() -> impl IntoView {
                 {ctx.t(Text::Call)}
             </button>
             <p class="ds-hint" id=reason_id data-testid="call-reason">
-                {reason}
+                {reactive(reason)}
             </p>
         </form>
     }

@@ -15,6 +15,7 @@ use leptos::task::spawn_local;
 
 use super::SoftphoneCtx;
 use super::strings::{Text, address_problem_text};
+use crate::{handler, reactive};
 
 /// Keeps the banner's one-line summary in step with the chosen address id: loads it when the id
 /// changes, and forgets an id the server no longer knows (deleted, or from another account).
@@ -22,7 +23,7 @@ pub(super) fn follow_chosen_address(ctx: SoftphoneCtx) {
     let state = ctx.state;
     Effect::new(move |_| {
         let Some(id) = state.emergency_id.get() else { return };
-        if state.emergency_summary.with_untracked(|s| s.as_ref().is_some_and(|(known, _)| *known == id)) {
+        if state.emergency_summary.read_untracked().as_ref().is_some_and(|(known, _)| *known == id) {
             return;
         }
         let phone = ctx.with_phone(Clone::clone);
@@ -60,9 +61,8 @@ pub fn EmergencyBanner() -> impl IntoView {
             .emergency_session
             .with(|(presented, changed)| emergency_banner(chosen.as_deref(), presented.as_deref(), *changed))
     });
-    let summary = move || {
-        state.emergency_summary.with(|s| s.as_ref().map(|(_, line)| line.clone())).unwrap_or_default()
-    };
+    let summary =
+        move || state.emergency_summary.read().as_ref().map(|(_, line)| line.clone()).unwrap_or_default();
     let confirming = RwSignal::new(false);
     let failed = RwSignal::new(false);
     // After `network.changed`: forget the old network, then re-present the same address (§7.13).
@@ -83,7 +83,7 @@ pub fn EmergencyBanner() -> impl IntoView {
         });
     };
     let form_id = ctx.id("e911-form");
-    move || {
+    reactive(move || {
         let kind = banner.get();
         let words = move || match kind {
             Banner::NoAddress => ctx.t(Text::EmergencyNoAddress).to_owned(),
@@ -111,11 +111,12 @@ pub fn EmergencyBanner() -> impl IntoView {
                 <button
                     type="button"
                     aria-disabled=move || confirming.get().then_some("true")
-                    on:click=confirm
+                    on:click=handler(confirm)
                 >
                     {move || ctx.t(if confirming.get() { Text::Saving } else { Text::ConfirmOnNetwork })}
                 </button>
             }
+            .into_any()
         });
         view! {
             <div
@@ -125,7 +126,7 @@ pub fn EmergencyBanner() -> impl IntoView {
                 data-state=state_name
             >
                 <p>
-                    {words}
+                    {reactive(words)}
                     {move || failed.get().then(|| format!(" {}", ctx.t(Text::AddressNotSaved)))}
                 </p>
                 {confirm_button}
@@ -134,20 +135,20 @@ pub fn EmergencyBanner() -> impl IntoView {
                     node_ref=state.emergency_button
                     aria-expanded=move || if state.emergency_form.get() { "true" } else { "false" }
                     aria-controls=form_id.clone()
-                    on:click=move |_| state.emergency_form.set(true)
+                    on:click=handler(move |_| state.emergency_form.set(true))
                 >
                     {open_label}
                 </button>
             </div>
         }
-    }
+    })
 }
 
 /// The form, while open.
 #[component]
 pub fn EmergencyForm() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || ctx.state.emergency_form.get().then(|| view! { <AddressForm /> })
+    reactive(move || ctx.state.emergency_form.get().then(|| view! { <AddressForm /> }))
 }
 
 /// Form fields in order: the field, its label, its `autocomplete` token.
@@ -237,7 +238,7 @@ fn AddressForm() -> impl IntoView {
             let input_id = ctx.id(autocomplete);
             let error_id = ctx.id(&format!("{autocomplete}-error"));
             let problem =
-                move || problems.with(|p| p.iter().find(|(f, _)| *f == field).map(|(_, problem)| *problem));
+                move || problems.read().iter().find(|(f, _)| *f == field).map(|(_, problem)| *problem);
             view! {
                 <div class="ds-device">
                     <label for=input_id.clone()>{ctx.t(label)}</label>
@@ -270,17 +271,17 @@ fn AddressForm() -> impl IntoView {
             novalidate
             aria-labelledby=labelled_by
             aria-busy=move || saving.get().then_some("true")
-            on:submit=submit
-            on:keydown=move |event| {
+            on:submit=handler(submit)
+            on:keydown=handler(move |event: leptos::ev::KeyboardEvent| {
                 if event.key() == "Escape" {
                     close();
                 }
-            }
+            })
         >
             <h2 class="ds-heading" id=heading_id>{ctx.t(Text::EmergencyAddress)}</h2>
-            {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> })}
+            {required.then(|| view! { <p class="ds-hint">{ctx.t(Text::EmergencyRequired)}</p> }.into_any())}
             {fields}
-            {move || server_error.get().map(|message| view! { <p class="ds-error" role="alert">{message}</p> })}
+            {move || server_error.get().map(|message| view! { <p class="ds-error" role="alert">{message}</p> }.into_any())}
             <div class="ds-actions">
                 <button
                     type="submit"
@@ -289,7 +290,7 @@ fn AddressForm() -> impl IntoView {
                 >
                     {move || ctx.t(if saving.get() { Text::Saving } else { Text::SaveAddress })}
                 </button>
-                <button type="button" on:click=move |_| close()>
+                <button type="button" on:click=handler(move |_| close())>
                     {ctx.t(Text::Cancel)}
                 </button>
             </div>

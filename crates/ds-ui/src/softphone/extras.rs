@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use super::SoftphoneCtx;
 use super::strings::{Text, end_text, error_text, quality_text};
 use crate::i18n::Locale;
+use crate::{handler, reactive, show};
 
 /// Offered when the connection ended (error, or disconnected) so the user can try again.
 #[component]
@@ -20,25 +21,26 @@ pub fn ReconnectButton() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let offline =
         move || matches!(ctx.state.status.get(), ConnectionStatus::Error | ConnectionStatus::Disconnected);
-    move || {
+    reactive(move || {
         offline().then(|| {
             view! {
                 <button
                     type="button"
                     class="ds-reconnect"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         ctx.state.error.set(None);
                         let phone = ctx.with_phone(Clone::clone);
                         leptos::task::spawn_local(async move {
                             let _ = phone.connect().await;
                         });
-                    }
+                    })
                 >
                     {ctx.t(Text::Reconnect)}
                 </button>
             }
+            .into_any()
         })
-    }
+    })
 }
 
 /// Live quality of the current call: a word, details on demand, and the one-way warning.
@@ -48,11 +50,11 @@ pub fn QualityIndicator() -> impl IntoView {
     let state = ctx.state;
     let open = RwSignal::new(false);
     let report = move || {
-        let current = state.calls.with(|calls| match select_layout(calls, state.active.get()) {
+        let current = match select_layout(&state.calls.read(), state.active.get()) {
             ds_core::view_model::Layout::InCall { current, .. } => Some(current),
             _ => None,
-        })?;
-        state.quality.with(|q| q.get(&current).copied())
+        }?;
+        state.quality.read().get(&current).copied()
     };
     let details_id = ctx.id("quality");
     let level = move || report().map(|r| quality_level(r.mos, r.one_way_audio));
@@ -64,16 +66,16 @@ pub fn QualityIndicator() -> impl IntoView {
     };
     // One figure of the current report, formatted; the button and list stay put (keeping focus)
     // while the figures update every second.
-    let figure = move |format: fn(&QualityReport) -> String| move || report().map(|r| format(&r));
+    let figure = move |format: fn(&QualityReport) -> String| reactive(move || report().map(|r| format(&r)));
     let heard = move || {
         report().map(|r| {
             ctx.t(if hears_audio(r.packets_received, r.total_audio_energy) { Text::Yes } else { Text::No })
         })
     };
     let one_way = move || report().is_some_and(|r| r.one_way_audio);
-    view! {
-        <Show when=move || report().is_some()>
-            <div class="ds-quality" data-level=key>
+    let shown = move || {
+        view! {
+            <div class="ds-quality" data-level=reactive(key)>
                 <button
                     type="button"
                     class="ds-quality-button"
@@ -81,10 +83,10 @@ pub fn QualityIndicator() -> impl IntoView {
                     aria-expanded=move || if open.get() { "true" } else { "false" }
                     aria-controls=details_id.clone()
                     title=ctx.t(Text::QualityDetails)
-                    on:click=move |_| open.update(|o| *o = !*o)
+                    on:click=handler(move |_| open.set(!open.get_untracked()))
                 >
                     <span class="ds-quality-dot" aria-hidden="true"></span>
-                    {word}
+                    {reactive(word)}
                 </button>
                 <dl class="ds-quality-details" id=details_id.clone() hidden=move || !open.get()>
                     <dt>"MOS"</dt>
@@ -96,14 +98,16 @@ pub fn QualityIndicator() -> impl IntoView {
                     <dt>{ctx.t(Text::RoundTrip)}</dt>
                     <dd>{figure(|r| r.rtt_ms.map_or_else(|| "–".to_owned(), millis))}</dd>
                     <dt>{ctx.t(Text::SoundReceived)}</dt>
-                    <dd>{heard}</dd>
+                    <dd>{reactive(heard)}</dd>
                 </dl>
             </div>
-            <Show when=one_way>
-                <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p>
-            </Show>
-        </Show>
-    }
+            {show(Box::new(one_way), Box::new(move || {
+                view! { <p class="ds-warning" role="alert">{ctx.t(Text::OneWayAudio)}</p> }.into_any()
+            }))}
+        }
+        .into_any()
+    };
+    show(Box::new(move || report().is_some()), Box::new(shown))
 }
 
 /// The last error, in words a user understands (the detail stays in the tooltip).
@@ -111,16 +115,14 @@ pub fn QualityIndicator() -> impl IntoView {
 pub fn ErrorChip() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
     let shown = move || {
-        ctx.state.error.with(|error| {
-            error.as_ref().and_then(|e| {
-                let kind = error_kind_for(e);
-                // Autoplay has its own button; E911 has its banner.
-                (!matches!(kind, ErrorKind::AudioBlocked | ErrorKind::EmergencyAddress))
-                    .then(|| (kind, e.message.clone()))
-            })
+        ctx.state.error.read().as_ref().and_then(|e| {
+            let kind = error_kind_for(e);
+            // Autoplay has its own button; E911 has its banner.
+            (!matches!(kind, ErrorKind::AudioBlocked | ErrorKind::EmergencyAddress))
+                .then(|| (kind, e.message.clone()))
         })
     };
-    move || {
+    reactive(move || {
         shown().map(|(kind, detail)| {
             let locale = ctx.locale.get();
             // The core's own English sentences for refused actions are already plain words.
@@ -136,14 +138,15 @@ pub fn ErrorChip() -> impl IntoView {
                         type="button"
                         class="ds-dismiss"
                         aria-label=ctx.t(Text::DismissError)
-                        on:click=move |_| ctx.state.error.set(None)
+                        on:click=handler(move |_| ctx.state.error.set(None))
                     >
                         "×"
                     </button>
                 </div>
             }
+            .into_any()
         })
-    }
+    })
 }
 
 /// `x` with one decimal, without float formatting (which would add kilobytes to the bundle).
@@ -162,29 +165,30 @@ fn millis(ms: f64) -> String {
 #[component]
 pub fn EnableAudio() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || {
+    reactive(move || {
         ctx.state.audio_blocked.get().then(|| {
             view! {
                 <button
                     type="button"
                     class="ds-enable-audio"
-                    on:click=move |_| {
+                    on:click=handler(move |_| {
                         ctx.with_phone(|phone| phone.resume_audio());
                         ctx.with_phone(|phone| ctx.state.refresh(phone));
-                    }
+                    })
                 >
                     {ctx.t(Text::EnableAudio)}
                 </button>
             }
+            .into_any()
         })
-    }
+    })
 }
 
 /// The end reason of the call that just ended (busy, no answer, failed…), for a few seconds.
 #[component]
 pub fn EndedNotice() -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    move || {
+    reactive(move || {
         ctx.state.ended.get().map(|call| {
             let summary = end_summary(&call);
             view! {
@@ -192,8 +196,9 @@ pub fn EndedNotice() -> impl IntoView {
                     {move || end_text(ctx.locale.get(), summary)}
                 </p>
             }
+            .into_any()
         })
-    }
+    })
 }
 
 /// Microphone and speaker pickers with "System default"; choices are remembered by ds-web.
@@ -212,21 +217,21 @@ pub fn DevicePicker() -> impl IntoView {
         };
         let options = move || {
             let selected = chosen();
-            ctx.state.devices.with(|devices| {
-                devices
-                    .iter()
-                    .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
-                    .map(|d| {
-                        let is_selected = d.id == selected;
-                        view! { <option value=d.id.clone() selected=is_selected>{d.label.clone()}</option> }
-                    })
-                    .collect_view()
-            })
+            ctx.state
+                .devices
+                .read()
+                .iter()
+                .filter(|d| d.kind == kind && !d.id.is_empty() && d.id != "default")
+                .map(|d| {
+                    let is_selected = d.id == selected;
+                    view! { <option value=d.id.clone() selected=is_selected>{d.label.clone()}</option> }
+                })
+                .collect_view()
         };
         view! {
             <label class="ds-device">
-                <span>{label}</span>
-                <select on:change=move |event| {
+                <span>{reactive(label)}</span>
+                <select on:change=handler(move |event: web_sys::Event| {
                     let select: web_sys::HtmlSelectElement = event.target().unwrap().unchecked_into();
                     let value = select.value();
                     let choice = (!value.is_empty()).then_some(value);
@@ -237,9 +242,9 @@ pub fn DevicePicker() -> impl IntoView {
                             phone.set_output_device(choice)
                         }
                     });
-                }>
+                })>
                     <option value="" selected=move || chosen().is_empty()>{ctx.t(Text::SystemDefault)}</option>
-                    {options}
+                    {reactive(options)}
                 </select>
             </label>
         }

@@ -23,8 +23,8 @@ use ds_web::quality::QualityReport;
 use ds_web::{AudioDevice, DriverEvent, PhoneHandle};
 use leptos::prelude::*;
 
-use crate::StatusChip;
 use crate::i18n::Locale;
+use crate::{StatusChip, reactive};
 use strings::{Text, text};
 
 /// Asked before dialing with the cleaned destination; `false` vetoes the call (the element's
@@ -95,7 +95,7 @@ impl PhoneState {
 }
 
 fn set_if_changed<T: PartialEq + Send + Sync + 'static>(signal: RwSignal<T>, value: T) {
-    if signal.with_untracked(|current| current != &value) {
+    if *signal.read_untracked() != value {
         signal.set(value);
     }
 }
@@ -118,19 +118,19 @@ pub struct SoftphoneCtx {
 impl SoftphoneCtx {
     /// Sends a command to the phone.
     pub fn command(&self, command: Command) {
-        self.phone.with_value(|phone| phone.command(command));
+        self.phone.read_value().command(command);
     }
 
     pub fn with_phone<R>(&self, f: impl FnOnce(&PhoneHandle) -> R) -> R {
-        self.phone.with_value(f)
+        f(&self.phone.read_value())
     }
 
     /// Dials `destination` unless the host vetoes it.
     pub fn dial(&self, destination: &str) -> bool {
-        let allowed = self.before_dial.with_value(|hook| hook.as_ref().is_none_or(|hook| hook(destination)));
+        let allowed = self.before_dial.read_value().as_ref().is_none_or(|hook| hook(destination));
         if allowed {
             self.state.error.set(None);
-            self.phone.with_value(|phone| phone.dial(destination));
+            self.phone.read_value().dial(destination);
         }
         allowed
     }
@@ -181,11 +181,11 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
                 state.ended.set(Some(call.clone()));
                 set_timeout(
                     move || {
-                        state.ended.try_update(|ended| {
-                            if ended.as_ref().is_some_and(|c| c.handle == handle) {
-                                *ended = None;
-                            }
-                        });
+                        if let Some(mut ended) = state.ended.try_write()
+                            && ended.as_ref().is_some_and(|c| c.handle == handle)
+                        {
+                            *ended = None;
+                        }
                     },
                     Duration::from_millis(END_SUMMARY_MS),
                 );
@@ -195,16 +195,16 @@ fn follow(phone: &PhoneHandle, state: PhoneState, locale: Signal<Locale>) -> ds_
             )) => {
                 // Being connected makes a stale "connection lost" or "could not sign in" chip wrong.
                 use ds_core::view_model::{ErrorKind, error_kind_for};
-                state.error.update(|error| {
-                    if error.as_ref().is_some_and(|e| {
-                        matches!(
-                            error_kind_for(e),
-                            ErrorKind::NotConnected | ErrorKind::Network | ErrorKind::SignInFailed
-                        )
-                    }) {
-                        *error = None;
-                    }
-                });
+                let mut error = state.error.write();
+                if error.as_ref().is_some_and(|e| {
+                    matches!(
+                        error_kind_for(e),
+                        ErrorKind::NotConnected | ErrorKind::Network | ErrorKind::SignInFailed
+                    )
+                }) {
+                    *error = None;
+                }
+                drop(error);
             }
             DriverEvent::DevicesChanged(devices) => {
                 let chosen = [phone.input_device(), phone.output_device()];
@@ -261,7 +261,7 @@ pub fn Softphone(
     provide_context(ctx);
     emergency::follow_chosen_address(ctx);
 
-    let layout = Memo::new(move |_| state.calls.with(|calls| select_layout(calls, state.active.get())));
+    let layout = Memo::new(move |_| select_layout(&state.calls.read(), state.active.get()));
     // Three parts re-render independently, so that a call-waiting ring or a held call changing
     // does not rebuild the current call's screen (an open DTMF keypad or transfer field stays).
     let current = Memo::new(move |_| match layout.get() {
@@ -275,9 +275,7 @@ pub fn Softphone(
     });
     let screen = move || match current.get() {
         Some(current) => view! { <calls::InCall current=current /> }.into_any(),
-        None if others.with(|(_, ringing, _)| ringing.is_empty()) => {
-            view! { <dialpad::Dialpad /> }.into_any()
-        }
+        None if others.read().1.is_empty() => view! { <dialpad::Dialpad /> }.into_any(),
         None => ().into_any(),
     };
     let cards = move || {
@@ -288,7 +286,7 @@ pub fn Softphone(
         }
     };
     // Rendered anew when the language changes (see `SoftphoneCtx::t`).
-    move || {
+    reactive(move || {
         locale.track();
         view! {
         <section class="ds-softphone" part="base" aria-label=ctx.t(Text::Softphone)>
@@ -305,10 +303,10 @@ pub fn Softphone(
             <extras::ErrorChip />
             <extras::EnableAudio />
             <extras::EndedNotice />
-            {screen}
-            {cards}
+            {reactive(screen)}
+            {reactive(cards)}
             <extras::DevicePicker />
         </section>
         }
-    }
+    })
 }

@@ -11,173 +11,90 @@ use ds_core::view_model::emergency::{AddressField, AddressProblem};
 
 use crate::i18n::Locale;
 
-/// Fixed words of the softphone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Text {
-    Softphone,
-    NumberToCall,
-    DialPad,
-    DeleteDigit,
-    Call,
-    IncomingCall,
-    Answer,
-    Decline,
-    CallWaiting,
-    CurrentCall,
-    CallControls,
-    Mute,
-    Unmute,
-    Hold,
-    Resume,
-    Keypad,
-    Transfer,
-    TransferTo,
-    TransferNow,
-    ConsultFirst,
-    CompleteTransfer,
-    CancelTransfer,
-    HangUp,
-    CallsOnHold,
-    SwitchTo,
-    DigitsSent,
-    AudioSettings,
-    Microphone,
-    Speaker,
-    SystemDefault,
-    CallQuality,
-    QualityDetails,
-    Jitter,
-    PacketLoss,
-    RoundTrip,
-    OneWayAudio,
-    EnableAudio,
-    DismissError,
-    Reconnect,
-    EmergencyConfirm,
-    EmergencyRequired,
-    EmergencyAddress,
-    EmergencyNoAddress,
-    EmergencyNotBound,
-    AddAddress,
-    ChangeAddress,
-    ConfirmOnNetwork,
-    Street,
-    Unit,
-    City,
-    State,
-    ZipCode,
-    SaveAddress,
-    Saving,
-    Cancel,
-    AddressNotVerified,
-    AddressNotSaved,
-    Unknown,
-    DeviceUnplugged,
-    NoCredentials,
-    ConnectionStatus,
-    SoundReceived,
-    Yes,
-    No,
+macro_rules! fixed_words {
+    ($($key:ident => ($en:expr, $es:expr),)*) => {
+        /// Fixed words of the softphone.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Text {
+            $($key,)*
+        }
+
+        /// `[English, Spanish]` of every [`Text`], in the enum's order. A table rather than a
+        /// `match`: indexing data costs a few bytes of code where a match costs some per word.
+        const FIXED_WORDS: [[&str; 2]; [$(stringify!($key)),*].len()] = [$([$en, $es]),*];
+    };
+}
+
+fixed_words! {
+    Softphone => ("Softphone", "Teléfono"),
+    NumberToCall => ("Number to call", "Número a marcar"),
+    DialPad => ("Dial pad", "Teclado"),
+    DeleteDigit => ("Delete last digit", "Borrar el último dígito"),
+    Call => ("Call", "Llamar"),
+    IncomingCall => ("Incoming call", "Llamada entrante"),
+    Answer => ("Answer", "Contestar"),
+    Decline => ("Decline", "Rechazar"),
+    CallWaiting => ("Call waiting", "Llamada en espera"),
+    CurrentCall => ("Current call", "Llamada actual"),
+    CallControls => ("Call controls", "Controles de la llamada"),
+    Mute => ("Mute", "Silenciar"),
+    Unmute => ("Unmute", "Activar micrófono"),
+    Hold => ("Hold", "Poner en espera"),
+    Resume => ("Resume", "Reanudar"),
+    Keypad => ("Keypad", "Teclado de tonos"),
+    Transfer => ("Transfer", "Transferir"),
+    TransferTo => ("Transfer to", "Transferir a"),
+    TransferNow => ("Transfer now", "Transferir ya"),
+    ConsultFirst => ("Consult first", "Consultar antes"),
+    CompleteTransfer => ("Complete transfer", "Completar la transferencia"),
+    CancelTransfer => ("Cancel transfer", "Cancelar la transferencia"),
+    HangUp => ("Hang up", "Colgar"),
+    CallsOnHold => ("Calls on hold", "Llamadas en espera"),
+    SwitchTo => ("Switch to", "Cambiar a"),
+    DigitsSent => ("Digits sent", "Dígitos enviados"),
+    AudioSettings => ("Audio settings", "Ajustes de audio"),
+    Microphone => ("Microphone", "Micrófono"),
+    Speaker => ("Speaker", "Altavoz"),
+    SystemDefault => ("System default", "Predeterminado del sistema"),
+    CallQuality => ("Call quality", "Calidad de la llamada"),
+    QualityDetails => ("Quality details", "Detalles de calidad"),
+    Jitter => ("Jitter", "Variación de retardo"),
+    PacketLoss => ("Packet loss", "Pérdida de paquetes"),
+    RoundTrip => ("Round trip", "Ida y vuelta"),
+    OneWayAudio => ("No sound is reaching you from the other side", "No llega sonido del otro lado"),
+    EnableAudio => ("Click to enable audio", "Haga clic para activar el audio"),
+    DismissError => ("Dismiss error", "Descartar el error"),
+    Reconnect => ("Reconnect", "Reconectar"),
+    EmergencyConfirm => ("Your network changed: confirm your emergency address so emergency services can find you.", "Su red cambió: confirme su dirección de emergencia para que los servicios de emergencia puedan encontrarle."),
+    EmergencyRequired => ("Outside calls need an emergency address for this network.", "Las llamadas externas necesitan una dirección de emergencia para esta red."),
+    EmergencyAddress => ("Emergency address", "Dirección de emergencia"),
+    EmergencyNoAddress => ("Add your emergency address so emergency services can find you.", "Añada su dirección de emergencia para que los servicios de emergencia puedan encontrarle."),
+    EmergencyNotBound => ("It applies once the phone reconnects.", "Se aplicará cuando el teléfono se vuelva a conectar."),
+    AddAddress => ("Add address", "Añadir dirección"),
+    ChangeAddress => ("Change address", "Cambiar dirección"),
+    ConfirmOnNetwork => ("Confirm address on this network", "Confirmar la dirección en esta red"),
+    Street => ("Street address", "Calle y número"),
+    Unit => ("Apartment, suite or floor (optional)", "Piso, apartamento u oficina (opcional)"),
+    City => ("City", "Ciudad"),
+    State => ("State", "Estado"),
+    ZipCode => ("ZIP code", "Código postal"),
+    SaveAddress => ("Save address", "Guardar dirección"),
+    Saving => ("Saving…", "Guardando…"),
+    Cancel => ("Cancel", "Cancelar"),
+    AddressNotVerified => ("This address could not be verified:", "No se pudo verificar esta dirección:"),
+    AddressNotSaved => ("The address could not be saved. Check your connection and try again.", "No se pudo guardar la dirección. Compruebe su conexión e inténtelo de nuevo."),
+    Unknown => ("Unknown", "Desconocido"),
+    DeviceUnplugged => ("Your chosen audio device was unplugged; using the system default", "Se desconectó el dispositivo de audio elegido; se usa el predeterminado"),
+    ConnectionStatus => ("Connection status", "Estado de la conexión"),
+    SoundReceived => ("Sound received", "Sonido recibido"),
+    Yes => ("yes", "sí"),
+    No => ("no", "no"),
+    NoCredentials => ("This softphone has no credentials: set token-url or tokenProvider.", "Este teléfono no tiene credenciales: defina token-url o tokenProvider."),
 }
 
 pub fn text(locale: Locale, key: Text) -> &'static str {
-    use Text::*;
-    let es = locale == Locale::Es;
-    macro_rules! pick {
-        ($en:expr, $es:expr) => {
-            if es { $es } else { $en }
-        };
-    }
-    match key {
-        Softphone => pick!("Softphone", "Teléfono"),
-        NumberToCall => pick!("Number to call", "Número a marcar"),
-        DialPad => pick!("Dial pad", "Teclado"),
-        DeleteDigit => pick!("Delete last digit", "Borrar el último dígito"),
-        Call => pick!("Call", "Llamar"),
-        IncomingCall => pick!("Incoming call", "Llamada entrante"),
-        Answer => pick!("Answer", "Contestar"),
-        Decline => pick!("Decline", "Rechazar"),
-        CallWaiting => pick!("Call waiting", "Llamada en espera"),
-        CurrentCall => pick!("Current call", "Llamada actual"),
-        CallControls => pick!("Call controls", "Controles de la llamada"),
-        Mute => pick!("Mute", "Silenciar"),
-        Unmute => pick!("Unmute", "Activar micrófono"),
-        Hold => pick!("Hold", "Poner en espera"),
-        Resume => pick!("Resume", "Reanudar"),
-        Keypad => pick!("Keypad", "Teclado de tonos"),
-        Transfer => pick!("Transfer", "Transferir"),
-        TransferTo => pick!("Transfer to", "Transferir a"),
-        TransferNow => pick!("Transfer now", "Transferir ya"),
-        ConsultFirst => pick!("Consult first", "Consultar antes"),
-        CompleteTransfer => pick!("Complete transfer", "Completar la transferencia"),
-        CancelTransfer => pick!("Cancel transfer", "Cancelar la transferencia"),
-        HangUp => pick!("Hang up", "Colgar"),
-        CallsOnHold => pick!("Calls on hold", "Llamadas en espera"),
-        SwitchTo => pick!("Switch to", "Cambiar a"),
-        DigitsSent => pick!("Digits sent", "Dígitos enviados"),
-        AudioSettings => pick!("Audio settings", "Ajustes de audio"),
-        Microphone => pick!("Microphone", "Micrófono"),
-        Speaker => pick!("Speaker", "Altavoz"),
-        SystemDefault => pick!("System default", "Predeterminado del sistema"),
-        CallQuality => pick!("Call quality", "Calidad de la llamada"),
-        QualityDetails => pick!("Quality details", "Detalles de calidad"),
-        Jitter => pick!("Jitter", "Variación de retardo"),
-        PacketLoss => pick!("Packet loss", "Pérdida de paquetes"),
-        RoundTrip => pick!("Round trip", "Ida y vuelta"),
-        OneWayAudio => pick!("No sound is reaching you from the other side", "No llega sonido del otro lado"),
-        EnableAudio => pick!("Click to enable audio", "Haga clic para activar el audio"),
-        DismissError => pick!("Dismiss error", "Descartar el error"),
-        Reconnect => pick!("Reconnect", "Reconectar"),
-        EmergencyConfirm => pick!(
-            "Your network changed: confirm your emergency address so emergency services can find you.",
-            "Su red cambió: confirme su dirección de emergencia para que los servicios de emergencia \
-             puedan encontrarle."
-        ),
-        EmergencyRequired => pick!(
-            "Outside calls need an emergency address for this network.",
-            "Las llamadas externas necesitan una dirección de emergencia para esta red."
-        ),
-        EmergencyAddress => pick!("Emergency address", "Dirección de emergencia"),
-        EmergencyNoAddress => pick!(
-            "Add your emergency address so emergency services can find you.",
-            "Añada su dirección de emergencia para que los servicios de emergencia puedan encontrarle."
-        ),
-        EmergencyNotBound => pick!(
-            "It applies once the phone reconnects.",
-            "Se aplicará cuando el teléfono se vuelva a conectar."
-        ),
-        AddAddress => pick!("Add address", "Añadir dirección"),
-        ChangeAddress => pick!("Change address", "Cambiar dirección"),
-        ConfirmOnNetwork => pick!("Confirm address on this network", "Confirmar la dirección en esta red"),
-        Street => pick!("Street address", "Calle y número"),
-        Unit => pick!("Apartment, suite or floor (optional)", "Piso, apartamento u oficina (opcional)"),
-        City => pick!("City", "Ciudad"),
-        State => pick!("State", "Estado"),
-        ZipCode => pick!("ZIP code", "Código postal"),
-        SaveAddress => pick!("Save address", "Guardar dirección"),
-        Saving => pick!("Saving…", "Guardando…"),
-        Cancel => pick!("Cancel", "Cancelar"),
-        AddressNotVerified => {
-            pick!("This address could not be verified:", "No se pudo verificar esta dirección:")
-        }
-        AddressNotSaved => pick!(
-            "The address could not be saved. Check your connection and try again.",
-            "No se pudo guardar la dirección. Compruebe su conexión e inténtelo de nuevo."
-        ),
-        Unknown => pick!("Unknown", "Desconocido"),
-        DeviceUnplugged => pick!(
-            "Your chosen audio device was unplugged; using the system default",
-            "Se desconectó el dispositivo de audio elegido; se usa el predeterminado"
-        ),
-        ConnectionStatus => pick!("Connection status", "Estado de la conexión"),
-        SoundReceived => pick!("Sound received", "Sonido recibido"),
-        Yes => pick!("yes", "sí"),
-        No => pick!("no", "no"),
-        NoCredentials => pick!(
-            "This softphone has no credentials: set token-url or tokenProvider.",
-            "Este teléfono no tiene credenciales: defina token-url o tokenProvider."
-        ),
-    }
+    // `Locale` lists English first, then Spanish, as the table's rows do.
+    FIXED_WORDS[key as usize][locale as usize]
 }
 
 /// The status chip.
