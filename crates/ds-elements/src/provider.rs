@@ -5,12 +5,11 @@
 //! `disconnectedCallback`, `locale` live, anything else remounts).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ds_ui::AccountLink;
 use ds_ui::i18n::Locale;
-use ds_web::AccountSession;
+use ds_web::{AccountSession, VecMap};
 use leptos::prelude::*;
 
 use crate::host::{TokenSource, api_base_of, locale_of};
@@ -26,7 +25,7 @@ struct Instance {
 
 thread_local! {
     static LINKS: RefCell<Vec<(String, TokenSource, Weak<AccountLink>)>> = const { RefCell::new(Vec::new()) };
-    static INSTANCES: RefCell<HashMap<u32, Instance>> = RefCell::new(HashMap::new());
+    static INSTANCES: RefCell<VecMap<u32, Instance>> = RefCell::new(VecMap::new());
 }
 
 /// The page's link for `host`'s `api-base` and credential: shared when another element already

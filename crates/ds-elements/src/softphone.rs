@@ -6,13 +6,12 @@
 //! element leaves the page.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use ds_core::view_model::ConnectionStatus;
 use ds_core::{Direction, PhoneEvent};
 use ds_ui::i18n::Locale;
-use ds_web::{DriverEvent, PhoneHandle, PhoneOptions, Subscription};
+use ds_web::{CallMap, DriverEvent, PhoneHandle, PhoneOptions, Subscription, VecMap};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
@@ -58,7 +57,7 @@ struct SoftphoneInstance {
 }
 
 thread_local! {
-    static INSTANCES: RefCell<HashMap<u32, SoftphoneInstance>> = RefCell::new(HashMap::new());
+    static INSTANCES: RefCell<VecMap<u32, SoftphoneInstance>> = RefCell::new(VecMap::new());
     static PHONES: RefCell<Vec<SharedPhone>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -114,7 +113,7 @@ fn js_opt(value: Option<&str>) -> JsValue {
 
 /// Turns the phone's events into the element's `ds-…` events (docs/elements.md).
 fn emit_phone_events(host: web_sys::HtmlElement, phone: &PhoneHandle) -> Subscription {
-    let started = RefCell::new(HashSet::new());
+    let started = RefCell::new(CallMap::new());
     phone.subscribe(move |event| {
         let DriverEvent::Phone(event) = event else { return };
         match event {
@@ -134,7 +133,7 @@ fn emit_phone_events(host: web_sys::HtmlElement, phone: &PhoneHandle) -> Subscri
                 // Placed (the server accepted it) or answered, once per call.
                 let placed = call.direction == Direction::Outbound && call.call_id.is_some();
                 let answered = call.direction == Direction::Inbound && call.phase.is_connected();
-                if (placed || answered) && started.borrow_mut().insert(call.handle) {
+                if (placed || answered) && started.borrow_mut().insert(call.handle, ()).is_none() {
                     let direction = if call.direction == Direction::Inbound { "inbound" } else { "outbound" };
                     let detail = detail(&[
                         ("callId", js_opt(call.call_id.as_deref())),

@@ -3,17 +3,16 @@
 //! One `CSSStyleSheet` per stylesheet text is shared by every element instance on the page.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
 thread_local! {
-    static SHEETS: RefCell<HashMap<&'static str, web_sys::CssStyleSheet>> = RefCell::new(HashMap::new());
+    static SHEETS: RefCell<ds_web::VecMap<&'static str, web_sys::CssStyleSheet>> = RefCell::new(ds_web::VecMap::new());
 }
 
 fn sheet(css: &'static str) -> Option<web_sys::CssStyleSheet> {
     SHEETS.with(|sheets| {
-        if let Some(sheet) = sheets.borrow().get(css) {
+        if let Some(sheet) = sheets.borrow().get(&css) {
             return Some(sheet.clone());
         }
         let sheet = web_sys::CssStyleSheet::new().ok()?;

@@ -8,7 +8,6 @@
 //! core queued before.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
 use ds_core::view_model::ConnectionStatus;
@@ -25,6 +24,7 @@ use web_sys::{BinaryType, CloseEvent, Event, EventTarget, MessageEvent, WebSocke
 use crate::media::{AudioDevice, Media};
 use crate::quality::QualityReport;
 use crate::tokens::{TokenError, TokenProvider};
+use crate::vec_map::CallMap;
 
 /// How the host sets up the phone.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub struct PhoneSnapshot {
     pub user_id: Option<String>,
     pub calls: Vec<CallInfo>,
     pub active: Option<CallHandle>,
-    pub quality: HashMap<CallHandle, QualityReport>,
+    pub quality: CallMap<QualityReport>,
     pub last_error: Option<PhoneError>,
     /// Autoplay policy blocked the remote audio; call [`PhoneHandle::resume_audio`] from a click.
     pub audio_blocked: bool,
@@ -134,7 +134,7 @@ pub(crate) struct Inner {
     listeners: RefCell<Vec<(u64, Listener)>>,
     next_listener: Cell<u64>,
     wake_listeners: RefCell<Vec<(EventTarget, &'static str, EventClosure)>>,
-    pub(crate) quality: RefCell<HashMap<CallHandle, QualityReport>>,
+    pub(crate) quality: RefCell<CallMap<QualityReport>>,
     last_error: RefCell<Option<PhoneError>>,
 }
 
@@ -489,7 +489,7 @@ impl PhoneHandle {
             listeners: RefCell::new(Vec::new()),
             next_listener: Cell::new(1),
             wake_listeners: RefCell::new(Vec::new()),
-            quality: RefCell::new(HashMap::new()),
+            quality: RefCell::new(CallMap::new()),
             last_error: RefCell::new(None),
         });
         inner.install_wake_probes();

@@ -6,7 +6,6 @@
 //! - [`quality`]: pure call-quality arithmetic (MOS estimate, one-way audio).
 //! - [`emergency`]: the user's E911 addresses (REST, and the chosen id kept per user).
 
-mod call_map;
 mod driver;
 pub mod emergency;
 pub mod events;
@@ -17,6 +16,7 @@ pub mod quality;
 mod rest;
 pub mod tabs;
 mod tokens;
+mod vec_map;
 
 pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
 pub use emergency::EmergencyAddresses;
@@ -26,6 +26,7 @@ pub use events::{
 pub use media::{AudioDevice, AudioDeviceKind, INPUT_DEVICE_KEY, OUTPUT_DEVICE_KEY, classify_media_error};
 pub use rest::{ErrorDetail, RestError, error_message, fetch_health, parse_error_body};
 pub use tokens::{TokenError, TokenProvider, parse_token_body};
+pub use vec_map::{CallMap, VecMap};
 
 /// The future of an async method other crates await. Boxed on purpose: an `async fn`'s state
 /// machine is compiled into every crate that awaits it (ds-ui and ds-elements each had their own

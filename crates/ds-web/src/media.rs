@@ -18,10 +18,10 @@ use web_sys::{
     RtcSessionDescriptionInit, RtcTrackEvent,
 };
 
-use crate::call_map::CallMap;
 use crate::driver::{DriverEvent, Inner};
 use crate::quality::{QualityTracker, StatsSample};
 use crate::tokens::js_text;
+use crate::vec_map::CallMap;
 
 /// localStorage keys shared with the reference SDK (protocol.md §14).
 pub const INPUT_DEVICE_KEY: &str = "dialstack.softphone.input_device_id";

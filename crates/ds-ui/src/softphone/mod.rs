@@ -13,7 +13,6 @@ mod emergency;
 mod extras;
 pub mod strings;
 
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -37,7 +36,7 @@ pub struct PhoneState {
     pub status: RwSignal<ds_core::view_model::ConnectionStatus>,
     pub calls: RwSignal<Vec<CallInfo>>,
     pub active: RwSignal<Option<CallHandle>>,
-    pub quality: RwSignal<HashMap<CallHandle, QualityReport>>,
+    pub quality: RwSignal<ds_web::CallMap<QualityReport>>,
     pub error: RwSignal<Option<PhoneError>>,
     pub audio_blocked: RwSignal<bool>,
     /// The call that just ended, shown for [`END_SUMMARY_MS`].
@@ -65,7 +64,7 @@ impl PhoneState {
             status: RwSignal::new(ds_core::view_model::ConnectionStatus::Idle),
             calls: RwSignal::new(Vec::new()),
             active: RwSignal::new(None),
-            quality: RwSignal::new(HashMap::new()),
+            quality: RwSignal::new(ds_web::CallMap::new()),
             error: RwSignal::new(None),
             audio_blocked: RwSignal::new(false),
             ended: RwSignal::new(None),
