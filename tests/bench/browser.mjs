@@ -212,7 +212,42 @@ async function leaks() {
   });
 }
 
-const results = { ours: [], element: [], baseline: [], errors: [], pop: { ours: [], baseline: [] }, history: [], leaks: [] };
+/**
+ * The floor for figure 6: the plain-JS page (baseline.js, a bare RTCPeerConnection per call,
+ * closed and its tracks stopped at call.ended) places the same calls to the echo number, so the
+ * browser's own per-call residue is measured beside ours.
+ */
+async function baselineLeaks() {
+  return inTab('leaks-baseline', async (tab, context) => {
+    await tab.goto(`${base}/examples/baseline.html?user=${user}&destination=${encodeURIComponent(ECHO)}`);
+    await tab.waitForFunction(() => window.__bench?.ready || window.__bench?.error, null, { timeout: WAIT_MS });
+    const checkpoints = [{ calls: 0, ...(await memory(tab, context)) }];
+    const marks = new Set([1, 10, 25, 50, 75, leakCalls]);
+    for (let n = 1; n <= leakCalls; n++) {
+      await tab.evaluate(() => {
+        window.__bench.ended = false;
+        window.__bench.callMs = undefined;
+      });
+      await tab.click('#call');
+      await tab.waitForFunction(() => window.__bench.ended || window.__bench.error, null, { timeout: WAIT_MS });
+      const done = await benchValue(tab);
+      if (done.error) throw new Error(done.error);
+      if (marks.has(n)) checkpoints.push({ calls: n, ...(await memory(tab, context)) });
+    }
+    return { checkpoints };
+  });
+}
+
+const results = {
+  ours: [],
+  element: [],
+  baseline: [],
+  errors: [],
+  pop: { ours: [], baseline: [] },
+  history: [],
+  leaks: [],
+  leaksBaseline: [],
+};
 const timings = {};
 const time = async (name, fn) => {
   const t = Date.now();
@@ -266,6 +301,9 @@ if (only.includes('leaks')) {
       const result = await leaks();
       if (result.error) results.errors.push(result.error);
       else results.leaks.push(result);
+      const floor = await baselineLeaks();
+      if (floor.error) results.errors.push(floor.error);
+      else results.leaksBaseline.push(floor);
     }
   });
 }

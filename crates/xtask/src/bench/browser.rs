@@ -370,36 +370,58 @@ fn call_history(result: &Value) -> Figure {
     figure
 }
 
-/// Figure 6: checkpoints of one page making sequential calls; after N calls vs after 1.
+/// A figure-6 run's reading (`heap` or `wasm`, in MB) after `calls` calls, if checkpointed.
+fn leak_checkpoint(run: &Value, calls: u64, key: &str) -> Option<f64> {
+    run["checkpoints"]
+        .as_array()?
+        .iter()
+        .find(|c| c["calls"].as_u64() == Some(calls))
+        .and_then(|c| c[key].as_f64())
+        .map(|bytes| bytes / 1e6)
+}
+
+/// The number of calls of a figure-6 run's last checkpoint.
+fn leak_calls(run: &Value) -> u64 {
+    run["checkpoints"].as_array().and_then(|c| c.last()).and_then(|c| c["calls"].as_u64()).unwrap_or(0)
+}
+
+/// Per run: (reading after its last call, reading after 1 call, growth per call in KB).
+fn leak_growth(runs: &[&Value], key: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let mut after_n = Vec::new();
+    let mut after_1 = Vec::new();
+    let mut growth = Vec::new();
+    for run in runs {
+        let n = leak_calls(run);
+        let last = leak_checkpoint(run, n, key).unwrap_or(f64::NAN);
+        let first = leak_checkpoint(run, 1, key).unwrap_or(f64::NAN);
+        after_n.push(last);
+        after_1.push(first);
+        growth.push((last - first) * 1e3 / (n.saturating_sub(1).max(1)) as f64);
+    }
+    (after_n, after_1, growth)
+}
+
+/// Figure 6: checkpoints of one page making sequential calls; after N calls vs after 1, and the
+/// JS heap's growth per call against the plain-JS page making the same calls.
 fn leaks(result: &Value) -> Figure {
     let mut figure = Figure::new(6, LEAKS);
     let runs: Vec<&Value> = result["leaks"].as_array().into_iter().flatten().collect();
-    let at = |run: &Value, calls: u64, key: &str| -> Option<f64> {
-        run["checkpoints"]
-            .as_array()?
-            .iter()
-            .find(|c| c["calls"].as_u64() == Some(calls))
-            .and_then(|c| c[key].as_f64())
-    };
-    let last_calls = |run: &Value| -> u64 {
-        run["checkpoints"].as_array().and_then(|c| c.last()).and_then(|c| c["calls"].as_u64()).unwrap_or(0)
-    };
-    let n = runs.first().map_or(0, |r| last_calls(r));
+    let floor: Vec<&Value> = result["leaksBaseline"].as_array().into_iter().flatten().collect();
+    let n = runs.first().map_or(0, |r| leak_calls(r));
     for (key, what) in [("heap", "JS heap after GC"), ("wasm", "WASM memory")] {
-        let after_n: Vec<f64> =
-            runs.iter().map(|r| at(r, last_calls(r), key).map_or(f64::NAN, |v| v / 1e6)).collect();
-        let after_1: Vec<f64> = runs.iter().map(|r| at(r, 1, key).map_or(f64::NAN, |v| v / 1e6)).collect();
+        let (after_n, after_1, growth) = leak_growth(&runs, key);
         figure.rows.push(Row::new(format!("{what} after {n} calls"), "MB", Summary::of(&after_n)).against(
             "after 1 call",
             &after_n,
             &after_1,
         ));
-        let growth: Vec<f64> = after_n
-            .iter()
-            .zip(&after_1)
-            .map(|(a, b)| (a - b) * 1e3 / (n.saturating_sub(1).max(1)) as f64)
-            .collect();
-        figure.rows.push(Row::new(format!("{what}: growth per call, 1 → {n}"), "KB", Summary::of(&growth)));
+        let row = Row::new(format!("{what}: growth per call, 1 → {n}"), "KB", Summary::of(&growth));
+        figure.rows.push(if key == "heap" && !floor.is_empty() {
+            let (_, _, floor_growth) = leak_growth(&floor, key);
+            row.against("plain-JS page", &growth, &floor_growth)
+        } else {
+            row
+        });
     }
     let setup: Vec<f64> = runs
         .iter()
@@ -416,10 +438,12 @@ fn leaks(result: &Value) -> Figure {
          its Call button (by role and name), hanging up with its Hang up button and waiting for ds-call-ended \
          and the Call button to be back. JS heap: Runtime.getHeapUsage after two \
          HeapProfiler.collectGarbage over CDP; WASM memory: the module's memory.buffer.byteLength (it never \
-         shrinks: it is the high-water mark of the wasm heap). Checkpoints after 0, 1, 10, 25, 50, 75 and \
-         {n} calls are in report.json.",
+         shrinks: it is the high-water mark of the wasm heap). The baseline of the JS heap's growth is the \
+         plain-JS page (baseline.js) making the same {n} calls with a bare RTCPeerConnection each, closed at \
+         call.ended: what the browser itself keeps per call. Checkpoints after 0, 1, 10, 25, 50, 75 and {n} \
+         calls are in report.json.",
         runs.len()
     ));
-    figure.details = json!({ "runs": result["leaks"] });
+    figure.details = json!({ "runs": result["leaks"], "baseline_runs": result["leaksBaseline"] });
     figure
 }
