@@ -28,18 +28,6 @@ async fn take_answer(client: &mut Client, peer: &Peer, call_id: &str) {
     peer.accept_answer(answer["sdp"].as_str().unwrap());
 }
 
-/// Answers an incoming call on `client` with a real answer; returns the call id and the peer.
-async fn pick_up(client: &mut Client) -> (String, Peer) {
-    let incoming = client.until(json!({ "type": "call.incoming" })).await;
-    let call_id = incoming["call_id"].as_str().unwrap().to_owned();
-    let offer = client.until(json!({ "type": "sdp.offer", "call_id": call_id })).await;
-    let (peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
-    client.send(json!({ "type": "call.answer", "call_id": call_id })).await;
-    client.send(json!({ "type": "sdp.answer", "call_id": call_id, "sdp": answer })).await;
-    client.until(json!({ "type": "call.answered", "call_id": call_id })).await;
-    (call_id, peer)
-}
-
 fn frame_types(client: &Client, call_id: &str) -> Vec<String> {
     client
         .seen
@@ -143,7 +131,7 @@ async fn a_user_call_rings_every_device_the_first_answer_wins_and_media_is_bridg
     assert_eq!(on_laptop["from"], "101");
     assert_eq!(on_laptop["from_name"], "Alice Smith");
     assert_eq!(on_laptop["to"], "102");
-    let (bob_call, bob_peer) = pick_up(&mut bob_desk).await;
+    let (bob_call, _, bob_peer) = bob_desk.pick_up().await;
     assert_eq!(on_laptop["call_id"], bob_call.as_str());
     let lost = bob_laptop.until(json!({ "type": "call.ended", "call_id": bob_call })).await;
     assert_eq!((lost["reason"].as_str(), &lost["duration_seconds"]), (Some("hangup"), &Value::Null));
@@ -291,7 +279,7 @@ async fn a_blind_transfer_hands_the_far_party_to_another_user() {
     );
     let incoming = bob.until(json!({ "type": "call.incoming" })).await;
     assert_eq!(incoming["from"], "+16175551234");
-    let (bob_call, bob_peer) = pick_up(&mut bob).await;
+    let (bob_call, _, bob_peer) = bob.pick_up().await;
     bob_peer.audio_flows().await;
     assert!(world.events_of(&call_id).await.contains(&"call.transfer".to_owned()));
     bob.send(json!({ "type": "call.hangup", "call_id": bob_call })).await;
@@ -305,7 +293,7 @@ async fn an_attended_transfer_joins_the_two_far_parties() {
     let mut bob = world.client(&world.bob).await;
     // Bob calls Alice; Alice consults the tone number, then completes.
     let (bob_call, bob_peer) = dial(&mut bob, "101").await;
-    let (alice_call, _alice_peer) = pick_up(&mut alice).await;
+    let (alice_call, _, _alice_peer) = alice.pick_up().await;
     take_answer(&mut bob, &bob_peer, &bob_call).await;
     bob.until(json!({ "type": "call.answered", "call_id": bob_call })).await;
 
@@ -352,7 +340,7 @@ async fn click_to_call_rings_the_user_then_dials_the_destination() {
     assert_eq!(incoming["call_id"], call_id.as_str());
     assert_eq!(incoming["from"], "+15005550002");
     assert_eq!(incoming["from_name"], "Click-to-call");
-    let (_, peer) = pick_up(&mut alice).await;
+    let (_, _, peer) = alice.pick_up().await;
     peer.audio_flows().await;
     // The destination answers after the user: the log shows the far answer.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -396,7 +384,7 @@ async fn a_test_helper_call_rings_the_user_and_the_simulated_caller_hangs_up_aft
         .await;
     assert_eq!(created["scenario"], "answered");
     let call_id = created["id"].as_str().unwrap().to_owned();
-    let (answered_id, peer) = pick_up(&mut bob).await;
+    let (answered_id, _, peer) = bob.pick_up().await;
     assert_eq!(answered_id, call_id);
     let incoming = bob.seen.iter().find(|f| f["type"] == "call.incoming").unwrap().clone();
     assert_eq!(

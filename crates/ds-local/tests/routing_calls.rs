@@ -183,21 +183,7 @@ async fn outside_hours_the_seed_plan_skips_the_team_and_no_phone_rings() {
 async fn a_ring_group_where_everyone_declines_busy_takes_next_and_the_hang_up_node_ends_the_call() {
     let world = world().await;
     let did = order_number(&world, MAIN_NUMBER).await;
-    let group = world
-        .post("/v1/ring_groups", Some(&world.account), json!({ "name": "Front desk", "timeout_seconds": 20 }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for user in [&world.alice, &world.bob] {
-        world
-            .post(
-                &format!("/v1/ring_groups/{group}/members"),
-                Some(&world.account),
-                json!({ "extension": user }),
-            )
-            .await;
-    }
+    let group = world.front_desk(&[&world.alice, &world.bob]).await;
     let plan = create_plan(
         &world,
         json!({ "name": "Desk", "entry_node": "desk", "nodes": [

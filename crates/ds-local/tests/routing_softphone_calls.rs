@@ -173,22 +173,7 @@ async fn a_softphone_dialling_an_extension_that_routes_to_a_mailbox_leaves_a_mes
 #[tokio::test]
 async fn a_softphone_dialling_a_ring_group_extension_rings_the_other_members_and_the_answer_bridges_them() {
     let world = world().await;
-    let group = world
-        .post("/v1/ring_groups", Some(&world.account), json!({ "name": "Front desk", "timeout_seconds": 20 }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for user in [&world.alice, &world.bob] {
-        world
-            .post(
-                &format!("/v1/ring_groups/{group}/members"),
-                Some(&world.account),
-                json!({ "extension": user }),
-            )
-            .await;
-    }
-    extension(&world, "200", &group).await;
+    front_desk(&world, &[&world.alice, &world.bob]).await;
     let mut alice = world.client(&world.alice).await;
     let mut bob = world.client(&world.bob).await;
 
@@ -543,36 +528,14 @@ async fn call_control_takes_the_platform_key_and_refuses_account_sessions_and_us
     assert_eq!(status, 404);
 }
 
-/// Waits for `call.incoming` on `client` and answers it with a fresh peer; returns the leg's
-/// call id, the frame and the peer.
-async fn pick_up(client: &mut Client) -> (String, Value, Peer) {
-    let incoming = client.until(json!({ "type": "call.incoming" })).await;
-    let call_id = incoming["call_id"].as_str().unwrap().to_owned();
-    let offer = client.until(json!({ "type": "sdp.offer", "call_id": call_id })).await;
-    let (peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
-    client.send(json!({ "type": "call.answer", "call_id": call_id })).await;
-    client.send(json!({ "type": "sdp.answer", "call_id": call_id, "sdp": answer })).await;
-    client.until(json!({ "type": "call.answered", "call_id": call_id })).await;
-    (call_id, incoming, peer)
+/// A call-log row's status, answering user, to and from numbers and direction, in that order.
+fn row_parties(row: &Value) -> [Option<&str>; 5] {
+    ["status", "user_id", "to_number", "from_number", "direction"].map(|field| row[field].as_str())
 }
 
-/// A ring group "Front desk" of `members` behind extension 200; returns its id.
+/// The "Front desk" ring group of `members` behind extension 200; returns its id.
 async fn front_desk(world: &World, members: &[&String]) -> String {
-    let group = world
-        .post("/v1/ring_groups", Some(&world.account), json!({ "name": "Front desk", "timeout_seconds": 20 }))
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for user in members {
-        world
-            .post(
-                &format!("/v1/ring_groups/{group}/members"),
-                Some(&world.account),
-                json!({ "extension": user }),
-            )
-            .await;
-    }
+    let group = world.front_desk(members).await;
     extension(world, "200", &group).await;
     group
 }
@@ -593,7 +556,7 @@ async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_i
         )
         .await;
     let alice_call = created["id"].as_str().unwrap().to_owned();
-    let (answered_id, _, alice_peer) = pick_up(&mut alice).await;
+    let (answered_id, _, alice_peer) = alice.pick_up().await;
     assert_eq!(answered_id, alice_call);
     alice_peer.audio_flows().await;
 
@@ -605,7 +568,7 @@ async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_i
     );
 
     // Bob, the group's member, rings with the caller's identity, answers and hears the caller.
-    let (bob_call, incoming, bob_peer) = pick_up(&mut bob).await;
+    let (bob_call, incoming, bob_peer) = bob.pick_up().await;
     assert_eq!(
         (incoming["from"].as_str(), incoming["from_name"].as_str()),
         (Some("+16195550177"), Some("JANE ROE")),
@@ -633,14 +596,8 @@ async fn a_blind_transfer_of_an_outside_caller_to_a_ring_group_extension_rings_i
     bob.until(json!({ "type": "call.ended", "call_id": bob_call })).await;
     let row = world.finished_call_log(&routed_id).await;
     assert_eq!(
-        (
-            row["status"].as_str(),
-            row["user_id"].as_str(),
-            row["to_number"].as_str(),
-            row["from_number"].as_str(),
-            row["direction"].as_str()
-        ),
-        (Some("completed"), Some(world.bob.as_str()), Some("200"), Some("+16195550177"), Some("inbound")),
+        row_parties(&row),
+        [Some("completed"), Some(world.bob.as_str()), Some("200"), Some("+16195550177"), Some("inbound")],
         "{row}"
     );
 }
@@ -661,7 +618,7 @@ async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_rings_t
 
     // Bob calls Alice (extension 101), she answers, then holds him.
     let (bob_call, bob_peer) = dial(&mut bob, "101").await;
-    let (alice_call, _, alice_peer) = pick_up(&mut alice).await;
+    let (alice_call, _, alice_peer) = alice.pick_up().await;
     answered(&mut bob, &bob_peer, &bob_call).await;
     alice_peer.audio_flows().await;
     alice.send(json!({ "type": "call.hold", "call_id": alice_call })).await;
@@ -719,14 +676,8 @@ async fn a_blind_transfer_of_another_users_leg_to_a_ring_group_extension_rings_t
     assert_eq!(bob.until(json!({ "type": "call.ended", "call_id": bob_call })).await["reason"], "hangup");
     let row = world.finished_call_log(&routed_id).await;
     assert_eq!(
-        (
-            row["status"].as_str(),
-            row["user_id"].as_str(),
-            row["to_number"].as_str(),
-            row["from_number"].as_str(),
-            row["direction"].as_str()
-        ),
-        (Some("completed"), Some(carol.as_str()), Some("200"), Some("102"), Some("internal")),
+        row_parties(&row),
+        [Some("completed"), Some(carol.as_str()), Some("200"), Some("102"), Some("internal")],
         "{row}"
     );
 }

@@ -18,7 +18,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ds_local::signalling::Timers;
 use ds_media::{Recording, Source, tone_power};
 use serde_json::{Value, json};
-use signalling_support::{Client, KEY, Peer, World, test_timers};
+use signalling_support::{Client, KEY, World, test_timers};
 
 const MAIN_NUMBER: &str = "+16175550142";
 const APP: &str = "va_ai_receptionist";
@@ -294,12 +294,7 @@ async fn inside_hours_nobody_answers_the_team_so_the_app_transfers_the_caller_to
             break frame;
         }
     };
-    let leg = incoming["call_id"].as_str().unwrap().to_owned();
-    let offer = bob.until(json!({ "type": "sdp.offer", "call_id": leg })).await;
-    let (peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
-    bob.send(json!({ "type": "call.answer", "call_id": leg })).await;
-    bob.send(json!({ "type": "sdp.answer", "call_id": leg, "sdp": answer })).await;
-    bob.until(json!({ "type": "call.answered", "call_id": leg })).await;
+    let (leg, peer) = bob.answer(&incoming).await;
     peer.audio_flows().await;
     bob.until(json!({ "type": "call.ended", "call_id": leg })).await;
 

@@ -164,6 +164,29 @@ impl World {
         events.into_iter().filter(|e| e.data["call_id"] == call_id).map(|e| e.event_type).collect()
     }
 
+    /// A ring group "Front desk" (20 s) whose members are the users `members`; returns its id.
+    pub async fn front_desk(&self, members: &[&String]) -> String {
+        let group = self
+            .post(
+                "/v1/ring_groups",
+                Some(&self.account),
+                json!({ "name": "Front desk", "timeout_seconds": 20 }),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for user in members {
+            self.post(
+                &format!("/v1/ring_groups/{group}/members"),
+                Some(&self.account),
+                json!({ "extension": user }),
+            )
+            .await;
+        }
+        group
+    }
+
     /// A connected and authenticated client for `user`.
     pub async fn client(&self, user: &str) -> Client {
         let mut client = Client::connect(self.addr).await;
@@ -288,6 +311,26 @@ impl Client {
     pub async fn closed(&mut self) -> bool {
         while self.next().await.is_some() {}
         true
+    }
+
+    /// Waits for the next `call.incoming` and answers it with a fresh peer; returns the leg's
+    /// call id, the frame and the peer.
+    pub async fn pick_up(&mut self) -> (String, Value, Peer) {
+        let incoming = self.until(json!({ "type": "call.incoming" })).await;
+        let (call_id, peer) = self.answer(&incoming).await;
+        (call_id, incoming, peer)
+    }
+
+    /// Answers the call of an `incoming` frame already read with a fresh peer (its `sdp.offer`,
+    /// `call.answer`, `sdp.answer`, then `call.answered`); returns the call id and the peer.
+    pub async fn answer(&mut self, incoming: &Value) -> (String, Peer) {
+        let call_id = incoming["call_id"].as_str().unwrap().to_owned();
+        let offer = self.until(json!({ "type": "sdp.offer", "call_id": call_id })).await;
+        let (peer, answer) = Peer::answerer(offer["sdp"].as_str().unwrap());
+        self.send(json!({ "type": "call.answer", "call_id": call_id })).await;
+        self.send(json!({ "type": "sdp.answer", "call_id": call_id, "sdp": answer })).await;
+        self.until(json!({ "type": "call.answered", "call_id": call_id })).await;
+        (call_id, peer)
     }
 
     pub async fn authenticate(&mut self, token: &str) -> Value {
