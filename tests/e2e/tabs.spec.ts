@@ -1,9 +1,10 @@
-// One registration across tabs (examples/headless/?multitab): two tabs of one user elect one
-// leader; both show an incoming call; answering in the follower answers through the leader;
-// closing the leader moves leadership to the other tab.
+// One registration across tabs: two tabs of one user elect one leader; both show an incoming
+// call; what the user does in the follower is done by the leader; closing the leader moves
+// leadership to the other tab. Once through the headless JS API (examples/headless/?multitab), once
+// through the hosted softphone page, found only by roles and accessible names.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { PLATFORM_KEY, demoUsers } from './calls-helpers';
 
-const PLATFORM_KEY = 'sk_test_local';
 const auth = { Authorization: `Bearer ${PLATFORM_KEY}` };
 
 async function alice(request: APIRequestContext): Promise<{ user: string; account: string }> {
@@ -58,4 +59,92 @@ test('two tabs of one user share one registration and hand it over when the lead
   await expect(second.getByTestId('role')).toHaveText('leader', { timeout: 10_000 });
   await expect(second.getByTestId('status')).toHaveText('connected', { timeout: 15_000 });
   expect(await second.evaluate(() => (window as any).dialstackPhone.isLeader)).toBe(true);
+});
+
+test('the hosted softphone open in two tabs shows and controls one registration, then hands it over', async ({
+  context,
+  request,
+}) => {
+  const errors: string[] = [];
+  const demo = await demoUsers(request);
+  async function openSoftphone() {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto('/?token-url=/_ds/demo/tokens/alice');
+    const softphone = page.getByRole('region', { name: 'Softphone' });
+    await expect(softphone.getByRole('status', { name: 'Connection status' })).toHaveText('Connected', {
+      timeout: 15_000,
+    });
+    return { page, softphone };
+  }
+  const first = await openSoftphone();
+  await expect(first.softphone.getByRole('note')).toHaveCount(0);
+  const second = await openSoftphone();
+  // The second tab follows the first: it says so and leaves the audio devices to the first.
+  await expect(second.softphone.getByRole('note')).toHaveText('Shared with your other tab, which plays the audio');
+  await expect(second.softphone.getByText('Audio settings')).toHaveCount(0);
+  await expect(first.softphone.getByText('Audio settings')).toBeVisible();
+
+  const ring = await request.post('/v1/test_helpers/calls', {
+    headers: { ...auth, 'DialStack-Account': demo.account },
+    data: { user: demo.alice, from_number: '+16195550177', from_name: 'JANE ROE', scenario: { ring_seconds: 30, talk_seconds: 120 } },
+  });
+  expect(ring.status()).toBe(200);
+  for (const tab of [first, second]) {
+    await expect(tab.softphone.getByRole('region', { name: 'Incoming call' })).toContainText('JANE ROE', {
+      timeout: 15_000,
+    });
+  }
+
+  // Answered, held and resumed from the follower: the leader does it, both tabs show it.
+  await second.softphone
+    .getByRole('region', { name: 'Incoming call' })
+    .getByRole('button', { name: 'Answer JANE ROE' })
+    .click();
+  for (const tab of [first, second]) {
+    await expect(tab.softphone.getByRole('region', { name: 'Current call' })).toContainText('Connected', {
+      timeout: 15_000,
+    });
+  }
+  const followerCall = second.softphone.getByRole('region', { name: 'Current call' });
+  await expect(followerCall.getByRole('timer')).toHaveText(/\d+:\d\d/);
+  // The audio is in the leader; its quality reports reach the follower too.
+  await expect(second.softphone.getByRole('button', { name: /^Call quality: (Good|Fair|Poor)$/ })).toBeVisible({
+    timeout: 15_000,
+  });
+  await followerCall.getByRole('button', { name: 'Hold' }).click();
+  for (const tab of [first, second]) {
+    await expect(tab.softphone.getByRole('region', { name: 'Current call' })).toContainText('On hold', {
+      timeout: 10_000,
+    });
+  }
+  await followerCall.getByRole('button', { name: 'Resume' }).click();
+  await expect(first.softphone.getByRole('region', { name: 'Current call' })).toContainText('Connected', {
+    timeout: 10_000,
+  });
+  await followerCall.getByRole('button', { name: 'Hang up' }).click();
+  for (const tab of [first, second]) {
+    await expect(tab.softphone.getByText('Call ended')).toBeVisible({ timeout: 10_000 });
+  }
+
+  // Dialed from the follower: the leader places the call.
+  const destination = second.softphone.getByRole('textbox', { name: 'Number to call' });
+  await destination.fill('+15005550001');
+  await destination.press('Enter');
+  for (const tab of [first, second]) {
+    await expect(tab.softphone.getByRole('region', { name: 'Current call' })).toContainText('Connected', {
+      timeout: 20_000,
+    });
+  }
+  await first.softphone.getByRole('region', { name: 'Current call' }).getByRole('button', { name: 'Hang up' }).click();
+  await expect(second.softphone.getByRole('button', { name: 'Call', exact: true })).toBeVisible({ timeout: 10_000 });
+
+  // Closing the leader tab: the other tab takes the registration and connects by itself.
+  await first.page.close();
+  await expect(second.softphone.getByRole('note')).toHaveCount(0, { timeout: 15_000 });
+  await expect(second.softphone.getByRole('status', { name: 'Connection status' })).toHaveText('Connected', {
+    timeout: 15_000,
+  });
+  await expect(second.softphone.getByText('Audio settings')).toBeVisible();
+  expect(errors).toEqual([]);
 });

@@ -121,14 +121,18 @@ fn SignIn(
 /// The page: the sign-in form until a credential is chosen, then the softphone.
 /// The account event a change of the phone's calls stands for, as far as the user's history is
 /// concerned: a call appeared, was answered (its live row; the server may not have logged it yet
-/// when the call was only added) or ended (its final status).
-fn history_event_of(event: &DriverEvent) -> Option<&'static str> {
+/// when the call was only added) or ended (its final status). `answered` holds the calls already
+/// reported answered: a resume or a mute is an update to `Active` too, and must not refetch.
+fn history_event_of(event: &DriverEvent, answered: &mut ds_web::CallMap<()>) -> Option<&'static str> {
     match event {
         DriverEvent::Phone(PhoneEvent::CallAdded(_)) => Some("call.initiated"),
         DriverEvent::Phone(PhoneEvent::CallUpdated(info)) if info.phase == CallPhase::Active => {
-            Some("call.answered")
+            answered.insert(info.handle, ()).is_none().then_some("call.answered")
         }
-        DriverEvent::Phone(PhoneEvent::CallRemoved(_)) => Some("call.end"),
+        DriverEvent::Phone(PhoneEvent::CallRemoved(info)) => {
+            answered.remove(&info.handle);
+            Some("call.end")
+        }
         _ => None,
     }
 }
@@ -150,7 +154,11 @@ pub fn App() -> impl IntoView {
     move || match credential.get() {
         None => view! { <SignIn on_sign_in=Callback::new(move |c| credential.set(Some(c))) /> }.into_any(),
         Some(credential) => {
-            let handle = PhoneHandle::new(PhoneOptions::new(api_base.clone(), credential.provider()));
+            // Tabs of the page signed in as one user share one registration (the first tab
+            // holds it, the others show and control its calls) instead of replacing each other.
+            let mut options = PhoneOptions::new(api_base.clone(), credential.provider());
+            options.multi_tab = true;
+            let handle = PhoneHandle::new(options);
             let connecting = handle.clone();
             leptos::task::spawn_local(async move {
                 let _ = connecting.connect().await;
@@ -161,8 +169,9 @@ pub fn App() -> impl IntoView {
             let link =
                 ds_ui::AccountLink::for_user(&api_base, ds_web::AccountSession::new(credential.provider()));
             let live = link.clone();
+            let answered = std::cell::RefCell::new(ds_web::CallMap::new());
             let phone_events = handle.subscribe(move |event| {
-                if let Some(name) = history_event_of(event) {
+                if let Some(name) = history_event_of(event, &mut answered.borrow_mut()) {
                     live.dispatch(&StreamNotice::Event(StreamEvent {
                         name: name.to_owned(),
                         id: None,

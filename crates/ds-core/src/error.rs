@@ -73,6 +73,20 @@ impl PhoneErrorCode {
         }
     }
 
+    /// The code named `name` (the inverse of [`PhoneErrorCode::as_str`]): how a follower tab
+    /// reads an error the leader tab passed on.
+    pub fn from_name(name: &str) -> PhoneErrorCode {
+        match name {
+            "transport_closed" => PhoneErrorCode::TransportClosed,
+            "ice_fetch_failed" => PhoneErrorCode::IceFetchFailed,
+            "mic_permission_denied" => PhoneErrorCode::MicPermissionDenied,
+            "audio_device_unavailable" => PhoneErrorCode::AudioDeviceUnavailable,
+            "audio_device_in_use" => PhoneErrorCode::AudioDeviceInUse,
+            "audio_playback_blocked" => PhoneErrorCode::AudioPlaybackBlocked,
+            wire => PhoneErrorCode::from(&ErrorCode::from_wire(wire)),
+        }
+    }
+
     /// Terminal codes stop automatic reconnection; the host must act (new token, other tab).
     pub fn is_terminal(&self) -> bool {
         matches!(
@@ -139,5 +153,31 @@ impl PhoneError {
         self.call = Some(call);
         self.call_id = call_id;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_read_back_from_its_name() {
+        let client_only = [
+            PhoneErrorCode::TransportClosed,
+            PhoneErrorCode::IceFetchFailed,
+            PhoneErrorCode::MicPermissionDenied,
+            PhoneErrorCode::AudioDeviceUnavailable,
+            PhoneErrorCode::AudioDeviceInUse,
+            PhoneErrorCode::AudioPlaybackBlocked,
+        ];
+        let wire = ErrorCode::KNOWN.iter().map(PhoneErrorCode::from);
+        for code in client_only.into_iter().chain(wire) {
+            assert_eq!(PhoneErrorCode::from_name(code.as_str()), code);
+        }
+        assert_eq!(
+            PhoneErrorCode::from_name("teapot_overflow"),
+            PhoneErrorCode::Other("teapot_overflow".into()),
+            "unknown names keep their text"
+        );
     }
 }

@@ -25,7 +25,7 @@ pub const SOFTPHONE_TAG: &str = "ds-softphone";
 
 pub(crate) const SPEC: ElementSpec = ElementSpec {
     tag: SOFTPHONE_TAG,
-    observed_attributes: &["api-base", "locale", "theme", "token-url", "handle-tel-links"],
+    observed_attributes: &["api-base", "locale", "theme", "token-url", "handle-tel-links", "multi-tab"],
     properties: &["tokenProvider"],
     connected,
     disconnected,
@@ -61,14 +61,18 @@ thread_local! {
     static PHONES: RefCell<Vec<SharedPhone>> = const { RefCell::new(Vec::new()) };
 }
 
-fn acquire(api_base: &str, source: &TokenSource) -> PhoneHandle {
+/// The shared phone of `api_base` + `source`, created (and connecting) for the first element; its
+/// `multi_tab` setting is that first element's.
+fn acquire(api_base: &str, source: &TokenSource, multi_tab: bool) -> PhoneHandle {
     PHONES.with(|phones| {
         let mut phones = phones.borrow_mut();
         if let Some(shared) = phones.iter_mut().find(|p| p.api_base == api_base && p.source.same(source)) {
             shared.users += 1;
             return shared.phone.clone();
         }
-        let phone = PhoneHandle::new(PhoneOptions::new(api_base, source.provider()));
+        let mut options = PhoneOptions::new(api_base, source.provider());
+        options.multi_tab = multi_tab;
+        let phone = PhoneHandle::new(options);
         let connecting = phone.clone();
         wasm_bindgen_futures::spawn_local(async move {
             // A failure is reported through the phone's own error event and status.
@@ -251,7 +255,7 @@ fn connected(host: web_sys::HtmlElement) {
     let source = TokenSource::of(&host);
     let (mount, events, shared) = match source {
         Some(source) => {
-            let phone = acquire(&api_base, &source);
+            let phone = acquire(&api_base, &source, host.has_attribute("multi-tab"));
             let events = emit_phone_events(host.clone(), &phone);
             let for_request = host.clone();
             let before_dial: ds_ui::BeforeDial =

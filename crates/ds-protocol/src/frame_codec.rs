@@ -135,6 +135,14 @@ fn ice_candidate(members: &Members) -> Decoded<IceCandidate> {
     Ok(candidate)
 }
 
+impl PresenceEntry {
+    /// Reads an entry written by [`PresenceEntry::to_json`] (or a `presence` frame's entry);
+    /// `None` when a member is missing or of the wrong type.
+    pub fn from_json(value: &Value) -> Option<PresenceEntry> {
+        Members::of(value, "presence").and_then(|members| presence_entry(&members)).ok()
+    }
+}
+
 fn presence_entry(members: &Members) -> Decoded<PresenceEntry> {
     let entry = PresenceEntry {
         user_id: members.text(0, "user_id")?,

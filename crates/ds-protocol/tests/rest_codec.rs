@@ -218,3 +218,20 @@ proptest! {
         prop_assert_eq!(hand(&value, Health::from_json), derived(&value), "{}", value);
     }
 }
+
+#[test]
+fn presence_entries_read_back_what_they_wrote() {
+    let entry = PresenceEntry {
+        user_id: "usr_2".into(),
+        name: "Bo\n".into(),
+        status: PresenceStatus::from_wire("dnd"),
+        do_not_disturb: true,
+        status_text: Some("away".into()),
+        updated_at: "2026-11-26T07:00:00Z".into(),
+    };
+    assert_eq!(PresenceEntry::from_json(&entry.to_json()), Some(entry));
+    let missing_name =
+        Json::parse(r#"{"user_id":"usr_1","status":"available","do_not_disturb":false,"updated_at":"t"}"#)
+            .expect("valid JSON");
+    assert_eq!(PresenceEntry::from_json(&missing_name), None);
+}

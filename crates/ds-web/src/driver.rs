@@ -37,11 +37,19 @@ pub struct PhoneOptions {
     pub tokens: TokenProvider,
     /// Reconnect automatically after a non-terminal loss.
     pub auto_reconnect: bool,
+    /// Share one registration between this user's tabs of this origin (`tab_phone.rs`).
+    pub multi_tab: bool,
 }
 
 impl PhoneOptions {
     pub fn new(api_base: impl Into<String>, tokens: TokenProvider) -> Self {
-        PhoneOptions { api_base: api_base.into(), signalling_base: None, tokens, auto_reconnect: true }
+        PhoneOptions {
+            api_base: api_base.into(),
+            signalling_base: None,
+            tokens,
+            auto_reconnect: true,
+            multi_tab: false,
+        }
     }
 }
 
@@ -56,6 +64,13 @@ pub enum DriverEvent {
     },
     /// The audio devices changed (plugged, unplugged, permission granted).
     DevicesChanged(Vec<AudioDevice>),
+    /// Multi-tab: this tab was elected leader (it connects) or follows another tab.
+    TabRole {
+        leader: bool,
+    },
+    /// Multi-tab, in a follower: the leader's state arrived without an event (on joining);
+    /// read the snapshot again.
+    LeaderState,
 }
 
 /// Everything the UI needs to draw, at one instant.
@@ -136,6 +151,9 @@ pub(crate) struct Inner {
     wake_listeners: RefCell<Vec<(EventTarget, &'static str, EventClosure)>>,
     pub(crate) quality: RefCell<CallMap<QualityReport>>,
     last_error: RefCell<Option<PhoneError>>,
+    multi_tab: bool,
+    /// The tab group, once a multi-tab phone joined it.
+    pub(crate) tabs: RefCell<Option<Rc<crate::tabs::TabCoordinator>>>,
 }
 
 impl Drop for Inner {
@@ -208,14 +226,9 @@ impl Inner {
             Output::Transport(request) => self.transport_request(request),
             Output::Media(request) => self.media_request(request),
             Output::Event(event) => {
-                match &event {
-                    PhoneEvent::Error(error) => *self.last_error.borrow_mut() = Some(error.clone()),
-                    PhoneEvent::CallRemoved(call) => {
-                        self.quality.borrow_mut().remove(&call.handle);
-                    }
-                    _ => {}
-                }
-                self.emit(DriverEvent::Phone(event));
+                let event = DriverEvent::Phone(event);
+                self.note_event(&event);
+                self.emit(event);
             }
             Output::NeedToken => {
                 let weak = Rc::downgrade(self);
@@ -240,12 +253,30 @@ impl Inner {
         self.emit(DriverEvent::Phone(PhoneEvent::Error(error)));
     }
 
+    /// Keeps what the snapshot reports of an event: the last error, the calls' quality.
+    pub(crate) fn note_event(&self, event: &DriverEvent) {
+        match event {
+            DriverEvent::Phone(PhoneEvent::Error(error)) => {
+                *self.last_error.borrow_mut() = Some(error.clone())
+            }
+            DriverEvent::Phone(PhoneEvent::CallRemoved(call)) => {
+                self.quality.borrow_mut().remove(&call.handle);
+            }
+            DriverEvent::Quality { call, report } => {
+                self.quality.borrow_mut().insert(*call, *report);
+            }
+            _ => {}
+        }
+    }
+
+    /// Tells every subscriber, and (in a leader tab) the other tabs.
     pub(crate) fn emit(&self, event: DriverEvent) {
         // Clone the list first: a listener may subscribe or unsubscribe while we iterate.
         let listeners: Vec<Listener> = self.listeners.borrow().iter().map(|(_, l)| l.clone()).collect();
         for listener in listeners {
             listener(&event);
         }
+        self.publish_to_tabs(Some(&event));
     }
 
     fn arm_timer(self: &Rc<Self>) {
@@ -491,6 +522,8 @@ impl PhoneHandle {
             wake_listeners: RefCell::new(Vec::new()),
             quality: RefCell::new(CallMap::new()),
             last_error: RefCell::new(None),
+            multi_tab: options.multi_tab,
+            tabs: RefCell::new(None),
         });
         inner.install_wake_probes();
         inner.install_device_watch();
@@ -498,8 +531,17 @@ impl PhoneHandle {
     }
 
     /// Fetches a token from the provider and starts connecting. Progress arrives as
-    /// `ConnectionChanged` events.
+    /// `ConnectionChanged` events. With multi-tab, joins the tab group first and connects only
+    /// when this tab leads (a follower shows the leader's connection).
     pub fn connect(&self) -> crate::LocalBoxFuture<'_, Result<(), TokenError>> {
+        if self.inner.multi_tab {
+            return Box::pin(self.join_tabs());
+        }
+        self.connect_here()
+    }
+
+    /// Connects this tab's own core.
+    pub(crate) fn connect_here(&self) -> crate::LocalBoxFuture<'_, Result<(), TokenError>> {
         Box::pin(async move {
             let token = match self.inner.tokens.fetch().await {
                 Ok(token) => token,
@@ -514,19 +556,32 @@ impl PhoneHandle {
         })
     }
 
-    /// Hangs up every call and closes the connection.
+    /// Hangs up every call and closes the connection; with multi-tab, also leaves the tab group
+    /// (another tab may take over).
     pub fn disconnect(&self) {
         self.inner.command(Command::Disconnect);
+        self.leave_tabs();
     }
 
-    /// Any core command (dial, answer, hold, transfer…).
+    /// Any core command (dial, answer, hold, transfer…). In a follower tab, call commands go to
+    /// the leader tab.
     pub fn command(&self, command: Command) {
+        if let Some(tabs) = self.follower_tabs()
+            && tabs.send_command(&command)
+        {
+            return;
+        }
         self.inner.command(command);
     }
 
     /// Places a call; returns its handle, or `None` when the core refused it at once (the reason
-    /// arrives as an `Error` event).
+    /// arrives as an `Error` event) or when this tab follows another (the leader places it and the
+    /// call arrives as `CallAdded`).
     pub fn dial(&self, destination: &str) -> Option<CallHandle> {
+        if let Some(tabs) = self.follower_tabs() {
+            tabs.send_command(&Command::Dial { destination: destination.to_owned() });
+            return None;
+        }
         let before = self.inner.phone.borrow().calls().iter().map(|c| c.handle).max();
         self.inner.command(Command::Dial { destination: destination.to_owned() });
         let calls = self.inner.phone.borrow().calls();
@@ -555,23 +610,45 @@ impl PhoneHandle {
         self.inner.tokens.clone()
     }
 
+    /// The connection status (in a follower tab, the leader's).
     pub fn status(&self) -> ConnectionStatus {
-        self.inner.phone.borrow().connection_status()
+        match self.mirror() {
+            Some(mirror) => mirror.status,
+            None => self.inner.phone.borrow().connection_status(),
+        }
     }
 
     pub fn call(&self, handle: CallHandle) -> Option<CallInfo> {
-        self.inner.phone.borrow().call(handle).cloned()
+        match self.mirror() {
+            Some(mirror) => mirror.calls.into_iter().find(|call| call.handle == handle),
+            None => self.inner.phone.borrow().call(handle).cloned(),
+        }
     }
 
+    /// Everything the UI draws (in a follower tab: the leader's calls and status).
     pub fn snapshot(&self) -> PhoneSnapshot {
+        let quality = self.inner.quality.borrow().clone();
+        let last_error = self.inner.last_error.borrow().clone();
+        if let Some(tabs) = self.follower_tabs() {
+            let mirror = tabs.mirror();
+            return PhoneSnapshot {
+                status: mirror.status,
+                user_id: Some(tabs.user_id().to_owned()),
+                calls: mirror.calls,
+                active: mirror.active,
+                quality,
+                last_error,
+                audio_blocked: false,
+            };
+        }
         let phone = self.inner.phone.borrow();
         PhoneSnapshot {
             status: phone.connection_status(),
             user_id: phone.user_id(),
             calls: phone.calls(),
             active: phone.active_call(),
-            quality: self.inner.quality.borrow().clone(),
-            last_error: self.inner.last_error.borrow().clone(),
+            quality,
+            last_error,
             audio_blocked: self.inner.media.playback_blocked(),
         }
     }

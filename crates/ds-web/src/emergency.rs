@@ -128,23 +128,32 @@ impl PhoneHandle {
         self.inner.phone.borrow().api_base().to_owned()
     }
 
-    /// The E911 address id the phone presents (§7.13).
+    /// The E911 address id the phone presents (§7.13). In a follower tab: the id remembered for
+    /// the user, which every tab of the origin shares and the leader presents.
     pub fn emergency_address_id(&self) -> Option<String> {
+        if let Some(tabs) = self.follower_tabs() {
+            return stored_address_id(tabs.user_id());
+        }
         self.inner.phone.borrow().emergency_address_id().map(str::to_owned)
     }
 
     /// The current session's E911 state: the id the server accepted with `authenticated` and
-    /// whether it then said `network.changed` (see `ds_core::Phone::emergency_session`).
+    /// whether it then said `network.changed` (see `ds_core::Phone::emergency_session`). In a
+    /// follower tab, the leader's session.
     pub fn emergency_session(&self) -> (Option<String>, bool) {
+        if let Some(mirror) = self.mirror() {
+            return mirror.emergency;
+        }
         let phone = self.inner.phone.borrow();
         let (presented, changed) = phone.emergency_session();
         (presented.map(str::to_owned), changed)
     }
 
     /// Chooses the address to present, remembers it for the user in this browser, and has the
-    /// phone re-authenticate with it (at once, or when the last call ends).
+    /// phone re-authenticate with it (at once, or when the last call ends). In a follower tab
+    /// the leader does it.
     pub fn use_emergency_address(&self, id: Option<String>) {
-        if let Some(user) = self.inner.phone.borrow().user_id() {
+        if let Some(user) = self.snapshot().user_id {
             store_address_id(&user, id.as_deref());
         }
         self.command(Command::SetEmergencyAddress { id });
@@ -152,12 +161,28 @@ impl PhoneHandle {
 
     /// "I am at this address now" after `network.changed` (§7.13): the address's old network is
     /// forgotten on the server, then the phone presents it again. On a REST failure nothing
-    /// changes.
+    /// changes. In a follower tab the leader does both (the choice travels as a tab command).
     pub fn confirm_emergency_address(&self, id: String) -> LocalBoxFuture<'_, Result<(), ApiError>> {
         Box::pin(async move {
-            EmergencyAddresses::for_phone(self).unbind(&id).await?;
+            if self.follower_tabs().is_none() {
+                EmergencyAddresses::for_phone(self).unbind(&id).await?;
+            }
             self.use_emergency_address(Some(id));
             Ok(())
+        })
+    }
+
+    /// The E911 choice of the JS API's `useEmergencyAddress` and of a follower tab: an address
+    /// chosen after `network.changed` is confirmed on this network, otherwise simply used.
+    pub fn choose_emergency_address(&self, id: Option<String>) -> LocalBoxFuture<'_, Result<(), ApiError>> {
+        Box::pin(async move {
+            match id {
+                Some(id) if self.emergency_session().1 => self.confirm_emergency_address(id).await,
+                id => {
+                    self.use_emergency_address(id);
+                    Ok(())
+                }
+            }
         })
     }
 

@@ -12,7 +12,6 @@
 //!   leader applies it (unbind, remember, re-present); the id is remembered per user in
 //!   localStorage, which every tab of the origin shares, so `emergencyAddressId` reads it there.
 
-use ds_core::Command;
 use ds_core::view_model::emergency::{
     AddressDraft, AddressField, AddressProblem, address_input, address_problems, address_summary,
 };
@@ -22,8 +21,7 @@ use ds_protocol::rest::EmergencyAddress;
 use wasm_bindgen::prelude::*;
 
 use super::{DialStackPhone, js_error, promise, read_option, to_js};
-use crate::driver::PhoneHandle;
-use crate::emergency::{EmergencyAddresses, stored_address_id};
+use crate::emergency::EmergencyAddresses;
 use crate::events::ApiError;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -135,33 +133,6 @@ fn draft_from_js(input: &JsValue) -> AddressDraft {
     }
 }
 
-/// Chooses `id` on this (leading or only) tab's phone: after `network.changed` the address's old
-/// network is forgotten first (§7.13), then the id is remembered for the user and presented.
-pub(super) async fn apply_choice(phone: &PhoneHandle, id: Option<String>) -> Result<(), ApiError> {
-    match id {
-        Some(id) if phone.emergency_session().1 => phone.confirm_emergency_address(id).await,
-        id => {
-            phone.use_emergency_address(id);
-            Ok(())
-        }
-    }
-}
-
-/// (Leader) a follower's command: E911 choices need REST first; the rest go to the phone.
-pub(super) fn run_tab_command(phone: &PhoneHandle, command: Command) {
-    match command {
-        Command::SetEmergencyAddress { id } => {
-            let phone = phone.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // The follower already checked the address; a failed unbind leaves the session
-                // as it was, and the next outside call says `emergency_address_required` again.
-                let _ = apply_choice(&phone, id).await;
-            });
-        }
-        command => phone.command(command),
-    }
-}
-
 #[wasm_bindgen]
 impl DialStackPhone {
     /// Resolves to the user's E911 addresses (`DialStackEmergencyAddress[]`, newest first).
@@ -209,23 +180,18 @@ impl DialStackPhone {
         unchecked_return_type = "Promise<DialStackEmergencyAddress | null>"
     )]
     pub fn use_emergency_address(&self, id: Option<String>) -> js_sys::Promise {
-        let (phone, follower) = (self.phone.clone(), self.follower());
+        let phone = self.phone.clone();
         promise(Box::pin(async move {
             let Some(id) = id.filter(|id| !id.is_empty()) else {
-                match follower {
-                    Some(tabs) => tabs.send_command(&Command::SetEmergencyAddress { id: None }),
-                    None => apply_choice(&phone, None).await.map_err(api_error)?,
-                }
+                phone.choose_emergency_address(None).await.map_err(api_error)?;
                 return Ok(JsValue::NULL);
             };
             let address =
                 EmergencyAddresses::for_phone(&phone).get(&id).await.map_err(api_error)?.ok_or_else(
                     || address_error("resource_missing", None, &format!("no emergency address {id}")),
                 )?;
-            match follower {
-                Some(tabs) => tabs.send_command(&Command::SetEmergencyAddress { id: Some(id) }),
-                None => apply_choice(&phone, Some(id)).await.map_err(api_error)?,
-            }
+            // In a follower tab the choice travels to the leader, which applies it.
+            phone.choose_emergency_address(Some(id)).await.map_err(api_error)?;
             Ok(to_js(&address_json(&address)))
         }))
     }
@@ -234,10 +200,7 @@ impl DialStackPhone {
     /// the phone then presents the id remembered for the token's user.
     #[wasm_bindgen(getter, js_name = emergencyAddressId)]
     pub fn emergency_address_id(&self) -> Option<String> {
-        match self.follower() {
-            Some(tabs) => stored_address_id(tabs.user_id()),
-            None => self.phone.emergency_address_id(),
-        }
+        self.phone.emergency_address_id()
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`quality`]: pure call-quality arithmetic (MOS estimate, one-way audio).
 //! - [`emergency`]: the user's E911 addresses (REST, and the chosen id kept per user).
 
+mod call_json;
 mod driver;
 pub mod emergency;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod js_api;
 mod media;
 pub mod quality;
 mod rest;
+mod tab_phone;
 pub mod tabs;
 mod tokens;
 mod vec_map;

@@ -2,24 +2,31 @@
 //! API (`navigator.locks.request`, held until the tab closes) and talk over a
 //! `BroadcastChannel`. Only the leader holds the socket and media; followers mirror its state and
 //! send their commands to it. When the leader's tab closes its lock is released and the next
-//! waiting tab becomes leader and connects.
+//! waiting tab becomes leader and connects. The phone's side of this is `tab_phone.rs`.
 //!
 //! Messages on the channel are JSON strings:
 //! - follower → leader: `{"type":"hello"}`, `{"type":"command","action","handle","arg"}` (call
 //!   commands, `dial`, and `emergency` with the chosen E911 address id);
-//! - leader → followers: `{"type":"state","status","calls","active"}` and
-//!   `{"type":"event","name","call"?, "payload"?}` followed by a state message.
+//! - leader → followers: `{"type":"state","status","calls","active","emergency"}` and the same
+//!   with `"type":"event","name","payload"`: the event that changed the state ([`event_to_json`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use ds_core::{CallHandle, CallInfo, CallPhase, Command, Direction};
+use ds_core::view_model::ConnectionStatus;
+use ds_core::{CallHandle, CallInfo, Command, PhoneEvent};
 use ds_protocol::json::Json as Value;
 use ds_protocol::json_object;
-use ds_protocol::signalling::{EndReason, HeldBy, RejectReason};
+use ds_protocol::signalling::{PresenceEntry, RejectReason};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{BroadcastChannel, Event, MessageEvent};
+
+use crate::call_json::{
+    call_info_from_json, call_info_json, error_from_json, error_json, quality_from_json, quality_json,
+    status_from_json, status_json,
+};
+use crate::driver::DriverEvent;
 
 /// The channel and lock names for one user of one origin (the origin scopes both already).
 pub fn channel_name(user_id: &str) -> String {
@@ -75,47 +82,108 @@ pub fn command_from_json(message: &Value) -> Option<Command> {
     })
 }
 
-/// Rebuilds a call snapshot from the `DialStackCallInfo` JSON the leader sends.
-pub fn call_info_from_json(value: &Value) -> Option<CallInfo> {
-    let handle = |field: &str| value[field].as_u64().map(CallHandle);
-    let text = |field: &str| value[field].as_str().map(str::to_owned);
-    Some(CallInfo {
-        handle: handle("handle")?,
-        call_id: text("callId"),
-        direction: match value["direction"].as_str()? {
-            "inbound" => Direction::Inbound,
-            _ => Direction::Outbound,
+/// The leader's state as followers last heard it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mirror {
+    pub status: ConnectionStatus,
+    pub calls: Vec<CallInfo>,
+    pub active: Option<CallHandle>,
+    /// The leader's E911 session: the presented address id and whether `network.changed` came.
+    pub emergency: (Option<String>, bool),
+}
+
+impl Default for Mirror {
+    /// What a follower shows before the leader answers: connecting, no calls.
+    fn default() -> Self {
+        Mirror {
+            status: ConnectionStatus::Connecting,
+            calls: Vec::new(),
+            active: None,
+            emergency: (None, false),
+        }
+    }
+}
+
+impl Mirror {
+    /// The state members of a leader's message.
+    fn to_json(&self, kind: &str) -> Value {
+        let (presented, changed) = &self.emergency;
+        json_object!(
+            "type": kind,
+            "status": status_json(self.status),
+            "calls": Value::Array(self.calls.iter().map(call_info_json).collect()),
+            "active": self.active.map(|h| h.0),
+            "emergency": json_object!( "presented": presented, "networkChanged": *changed ),
+        )
+    }
+
+    fn from_json(message: &Value) -> Mirror {
+        Mirror {
+            status: status_from_json(&message["status"]),
+            calls: message["calls"]
+                .as_array()
+                .map_or_else(Vec::new, |calls| calls.iter().filter_map(call_info_from_json).collect()),
+            active: message["active"].as_u64().map(CallHandle),
+            emergency: (
+                message["emergency"]["presented"].as_str().map(str::to_owned),
+                message["emergency"]["networkChanged"].as_bool().unwrap_or(false),
+            ),
+        }
+    }
+}
+
+/// The leader's event as it travels to followers; `None` for what stays in one tab (its audio
+/// devices, its role).
+pub fn event_to_json(event: &DriverEvent) -> Option<(&'static str, Value)> {
+    Some(match event {
+        DriverEvent::Phone(event) => match event {
+            PhoneEvent::ConnectionChanged(status) => ("status", status_json(*status)),
+            PhoneEvent::Authenticated { user_id, account_id } => {
+                ("connected", json_object!( "userId": user_id, "accountId": account_id ))
+            }
+            PhoneEvent::CallAdded(info) => ("callAdded", call_info_json(info)),
+            PhoneEvent::CallUpdated(info) => ("callUpdated", call_info_json(info)),
+            PhoneEvent::CallRemoved(info) => ("callEnded", call_info_json(info)),
+            PhoneEvent::ActiveCallChanged(handle) => {
+                ("activeCall", json_object!( "handle": handle.map(|h| h.0) ))
+            }
+            PhoneEvent::Error(error) => ("error", error_json(error)),
+            PhoneEvent::NetworkChanged => ("networkChanged", json_object!()),
+            PhoneEvent::Presence(entries) => {
+                ("presence", Value::Array(entries.iter().map(PresenceEntry::to_json).collect()))
+            }
         },
-        phase: match value["state"].as_str()? {
-            "trying" => CallPhase::Trying,
-            "ringing" => CallPhase::Ringing,
-            "active" => CallPhase::Active,
-            "held" => CallPhase::Held,
-            _ => CallPhase::Ended,
-        },
-        remote_number: text("remoteNumber").unwrap_or_default(),
-        remote_name: text("remoteName"),
-        local_number: text("localNumber"),
-        held_by: text("heldBy").map(|h| HeldBy::from_wire(&h)),
-        muted: value["muted"].as_bool().unwrap_or(false),
-        answered_at_ms: value["answeredAt"].as_u64(),
-        answering: value["answering"].as_bool().unwrap_or(false),
-        ending: value["ending"].as_bool().unwrap_or(false),
-        ringback: value["ringback"].as_bool().unwrap_or(false),
-        early_media: value["earlyMedia"].as_bool().unwrap_or(false),
-        restored: value["restored"].as_bool().unwrap_or(false),
-        consult_for: handle("consultFor"),
-        consulted_by: handle("consultedBy"),
-        end_reason: text("endReason").map(|r| EndReason::from_wire(&r)),
+        DriverEvent::Quality { call, report } => ("quality", quality_json(*call, None, report)),
+        DriverEvent::DevicesChanged(_) | DriverEvent::TabRole { .. } | DriverEvent::LeaderState => {
+            return None;
+        }
     })
 }
 
-/// The leader's state as followers last heard it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Mirror {
-    pub status: Value,
-    pub calls: Vec<CallInfo>,
-    pub active: Option<CallHandle>,
+/// A follower's reading of the leader's event.
+pub fn event_from_json(name: &str, payload: &Value) -> Option<DriverEvent> {
+    let phone = match name {
+        "status" => PhoneEvent::ConnectionChanged(status_from_json(payload)),
+        "connected" => PhoneEvent::Authenticated {
+            user_id: payload["userId"].as_str()?.to_owned(),
+            account_id: payload["accountId"].as_str()?.to_owned(),
+        },
+        "callAdded" => PhoneEvent::CallAdded(call_info_from_json(payload)?),
+        "callUpdated" => PhoneEvent::CallUpdated(call_info_from_json(payload)?),
+        "callEnded" => PhoneEvent::CallRemoved(call_info_from_json(payload)?),
+        "activeCall" => PhoneEvent::ActiveCallChanged(payload["handle"].as_u64().map(CallHandle)),
+        "error" => PhoneEvent::Error(error_from_json(payload)?),
+        "networkChanged" => PhoneEvent::NetworkChanged,
+        "presence" => {
+            PhoneEvent::Presence(payload.as_array()?.iter().filter_map(PresenceEntry::from_json).collect())
+        }
+        "quality" => {
+            let (call, report) = quality_from_json(payload)?;
+            return Some(DriverEvent::Quality { call, report });
+        }
+        _ => return None,
+    };
+    Some(DriverEvent::Phone(phone))
 }
 
 /// What the coordinator tells its owner.
@@ -212,29 +280,24 @@ impl TabCoordinator {
         let _ = self.channel.post_message(&JsValue::from_str(&message.to_string()));
     }
 
-    /// (Follower) sends a command to the leader.
-    pub fn send_command(&self, command: &Command) {
-        if let Some(message) = command_to_json(command) {
-            self.post(&message);
+    /// (Follower) sends a command to the leader; `false` for commands that stay in this tab
+    /// (connect, disconnect, tokens, wake-ups).
+    pub fn send_command(&self, command: &Command) -> bool {
+        let message = command_to_json(command);
+        if let Some(message) = &message {
+            self.post(message);
         }
+        message.is_some()
     }
 
-    /// (Leader) publishes the state, after the event that changed it.
-    pub fn publish(
-        &self,
-        event: Option<(&str, Value)>,
-        status: Value,
-        calls: Vec<Value>,
-        active: Option<CallHandle>,
-    ) {
-        if let Some((name, payload)) = event {
-            self.post(&json_object!( "type": "event", "name": name, "payload": payload,
-                "status": status, "calls": calls, "active": active.map(|h| h.0) ));
-        } else {
-            self.post(
-                &json_object!( "type": "state", "status": status, "calls": calls, "active": active.map(|h| h.0) ),
-            );
+    /// (Leader) publishes the state, after the event that changed it (`None`: a follower asked).
+    pub fn publish(&self, event: Option<(&str, Value)>, state: &Mirror) {
+        let mut message = state.to_json(if event.is_some() { "event" } else { "state" });
+        if let (Some((name, payload)), Some(members)) = (event, message.as_object_mut()) {
+            members.insert("name".to_owned(), Value::from(name));
+            members.insert("payload".to_owned(), payload);
         }
+        self.post(&message);
     }
 
     fn receive(&self, message: &Value, notify: &Notify) {
@@ -246,13 +309,7 @@ impl TabCoordinator {
                 }
             }
             (Some(kind @ ("state" | "event")), false) => {
-                *self.mirror.borrow_mut() = Mirror {
-                    status: message["status"].clone(),
-                    calls: message["calls"].as_array().map_or_else(Vec::new, |calls| {
-                        calls.iter().filter_map(call_info_from_json).collect()
-                    }),
-                    active: message["active"].as_u64().map(CallHandle),
-                };
+                *self.mirror.borrow_mut() = Mirror::from_json(message);
                 let event = (kind == "event").then(|| {
                     (message["name"].as_str().unwrap_or_default().to_owned(), message["payload"].clone())
                 });
@@ -296,7 +353,6 @@ impl TabCoordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::js_api::call_info_json;
 
     #[test]
     fn commands_survive_the_trip_between_tabs() {
@@ -317,13 +373,12 @@ mod tests {
         assert_eq!(command_to_json(&Command::Disconnect), None, "only the leader's own tab disconnects it");
     }
 
-    #[test]
-    fn call_snapshots_survive_the_trip_between_tabs() {
-        let info = CallInfo {
+    fn a_call() -> CallInfo {
+        CallInfo {
             handle: CallHandle(9),
             call_id: Some("call_x".into()),
-            direction: Direction::Inbound,
-            phase: CallPhase::Ringing,
+            direction: ds_core::Direction::Inbound,
+            phase: ds_core::CallPhase::Ringing,
             remote_number: "+16195550177".into(),
             remote_name: Some("JANE ROE".into()),
             local_number: Some("+14155550100".into()),
@@ -338,7 +393,57 @@ mod tests {
             consulted_by: Some(CallHandle(10)),
             restored: false,
             end_reason: None,
+        }
+    }
+
+    #[test]
+    fn the_leaders_events_survive_the_trip_between_tabs() {
+        use ds_core::{PhoneError, PhoneErrorCode};
+        use ds_protocol::signalling::PresenceStatus;
+        let events = [
+            PhoneEvent::ConnectionChanged(ConnectionStatus::Reconnecting { attempt: 2 }),
+            PhoneEvent::ConnectionChanged(ConnectionStatus::Connected),
+            PhoneEvent::Authenticated { user_id: "usr_1".into(), account_id: "acct_1".into() },
+            PhoneEvent::CallAdded(a_call()),
+            PhoneEvent::CallUpdated(a_call()),
+            PhoneEvent::CallRemoved(a_call()),
+            PhoneEvent::ActiveCallChanged(Some(CallHandle(9))),
+            PhoneEvent::ActiveCallChanged(None),
+            PhoneEvent::Error(
+                PhoneError::new(PhoneErrorCode::EmergencyAddressRequired, "bind an address")
+                    .for_call(CallHandle(9), Some("call_x".into())),
+            ),
+            PhoneEvent::NetworkChanged,
+            PhoneEvent::Presence(vec![ds_protocol::signalling::PresenceEntry {
+                user_id: "usr_2".into(),
+                name: "Bob".into(),
+                status: PresenceStatus::Available,
+                do_not_disturb: false,
+                status_text: None,
+                updated_at: "2026-11-26T07:00:00Z".into(),
+            }]),
+        ];
+        for event in events {
+            let event = DriverEvent::Phone(event);
+            let (name, payload) = event_to_json(&event).expect("phone events travel");
+            // Through text, as on the channel.
+            let payload = Value::parse(&payload.to_string()).expect("valid JSON");
+            assert_eq!(event_from_json(name, &payload), Some(event));
+        }
+        assert_eq!(event_to_json(&DriverEvent::DevicesChanged(Vec::new())), None, "devices are per tab");
+        assert_eq!(event_from_json("teleport", &Value::Null), None);
+    }
+
+    #[test]
+    fn a_follower_mirrors_the_leaders_whole_state() {
+        let state = Mirror {
+            status: ConnectionStatus::Connected,
+            calls: vec![a_call()],
+            active: Some(CallHandle(9)),
+            emergency: (Some("emerg_1".into()), true),
         };
-        assert_eq!(call_info_from_json(&call_info_json(&info)), Some(info));
+        let message = Value::parse(&state.to_json("state").to_string()).expect("valid JSON");
+        assert_eq!(Mirror::from_json(&message), state);
+        assert_eq!(Mirror::from_json(&Value::Null), Mirror::default(), "nothing heard yet: connecting");
     }
 }

@@ -16,6 +16,9 @@ pub enum TokenError {
     Unreachable(String),
     #[error("the token provider returned no token")]
     Empty,
+    /// Multi-tab groups tabs by user: the token must name one.
+    #[error("sharing the phone between tabs needs a token whose `sub` names the user")]
+    NoUser,
 }
 
 /// A source of fresh tokens.

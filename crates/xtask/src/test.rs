@@ -17,6 +17,8 @@ use crate::{dist, setup};
 /// Crates that only make sense in a browser: the native tier tests every other workspace member,
 /// so a new crate or example is tested without anyone remembering to list it.
 const BROWSER_ONLY_PACKAGES: &[&str] = &["ds-web", "ds-ui", "ds-elements", "ds-app", "ds-wasm-test-support"];
+/// Browser crates whose library has plain `#[test]`s that need no browser: run natively.
+const BROWSER_LIB_UNIT_TESTS: &[&str] = &["ds-web"];
 /// Crates whose tests run as wasm (in headless Chromium, or Node for DOM-free ds-core).
 const WASM_TEST_PACKAGES: &[&str] = &["ds-core", "ds-web", "ds-ui", "ds-elements"];
 /// Crates that must stay free of browser and runtime dependencies (sans-IO, serde only).
@@ -125,6 +127,14 @@ pub fn run(env: &Env, args: &[String]) -> anyhow::Result<()> {
         }
         let (ok, out) = cmd.tee()?;
         tally.cargo_run("native tests", ok, &out);
+        // The browser crates' plain `#[test]`s (codecs, command shapes: no browser needed). The
+        // wasm runner only runs `#[wasm_bindgen_test]`s, so without this step they ran nowhere.
+        let mut cmd = env.cargo(&["test", "--lib"]);
+        for p in BROWSER_LIB_UNIT_TESTS {
+            cmd.args(["-p", p]);
+        }
+        let (ok, out) = cmd.tee()?;
+        tally.cargo_run("browser crates' unit tests", ok, &out);
     }
     if wanted("conformance") {
         tally.check("conformance", crate::test_hardening::conformance(env));

@@ -201,6 +201,17 @@ pub fn EndedNotice() -> impl IntoView {
     })
 }
 
+/// In a follower tab (multi-tab): says that another tab holds the phone and plays the audio.
+#[component]
+pub fn SharedTabNote() -> impl IntoView {
+    let ctx = expect_context::<SoftphoneCtx>();
+    reactive(move || {
+        ctx.state.follower.get().then(|| {
+            view! { <p class="ds-tab-note" role="note">{ctx.t(Text::SharedWithOtherTab)}</p> }.into_any()
+        })
+    })
+}
+
 /// Microphone and speaker pickers with "System default"; choices are remembered by ds-web.
 #[component]
 pub fn DevicePicker() -> impl IntoView {

@@ -56,6 +56,9 @@ pub struct PhoneState {
     pub announcement: RwSignal<String>,
     /// Wall clock (ms) for call timers, ticking once a second.
     pub now_ms: RwSignal<u64>,
+    /// This tab follows another tab that holds the phone (multi-tab): it shows and controls the
+    /// calls, the other tab plays the audio.
+    pub follower: RwSignal<bool>,
 }
 
 impl PhoneState {
@@ -76,6 +79,7 @@ impl PhoneState {
             emergency_button: NodeRef::new(),
             announcement: RwSignal::new(String::new()),
             now_ms: RwSignal::new(js_sys_now()),
+            follower: RwSignal::new(false),
         }
     }
 
@@ -90,6 +94,7 @@ impl PhoneState {
         set_if_changed(self.audio_blocked, snapshot.audio_blocked);
         set_if_changed(self.emergency_id, phone.emergency_address_id());
         set_if_changed(self.emergency_session, phone.emergency_session());
+        set_if_changed(self.follower, !phone.is_tab_leader());
     }
 }
 
@@ -294,6 +299,7 @@ pub fn Softphone(
                 <extras::ReconnectButton />
                 <extras::QualityIndicator />
             </header>
+            <extras::SharedTabNote />
             <div class="ds-visually-hidden" aria-live="assertive" aria-atomic="true">
                 {move || state.announcement.get()}
             </div>
@@ -304,7 +310,8 @@ pub fn Softphone(
             <extras::EndedNotice />
             {reactive(screen)}
             {reactive(cards)}
-            <extras::DevicePicker />
+            // The devices are the leader tab's business: a follower's choice would not reach it.
+            {reactive(move || (!state.follower.get()).then(|| view! { <extras::DevicePicker /> }.into_any()))}
         </section>
         }
     })

@@ -84,6 +84,7 @@ fixed_words! {
     AddressNotVerified => ("This address could not be verified:", "No se pudo verificar esta dirección:"),
     AddressNotSaved => ("The address could not be saved. Check your connection and try again.", "No se pudo guardar la dirección. Compruebe su conexión e inténtelo de nuevo."),
     Unknown => ("Unknown", "Desconocido"),
+    SharedWithOtherTab => ("Shared with your other tab, which plays the audio", "Compartido con tu otra pestaña, que reproduce el audio"),
     DeviceUnplugged => ("Your chosen audio device was unplugged; using the system default", "Se desconectó el dispositivo de audio elegido; se usa el predeterminado"),
     ConnectionStatus => ("Connection status", "Estado de la conexión"),
     SoundReceived => ("Sound received", "Sonido recibido"),
