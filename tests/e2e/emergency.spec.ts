@@ -1,7 +1,7 @@
 // The E911 emergency address as a user meets it on the hosted page, found only by roles and
 // accessible names: the banner asks for an address, the form explains what is missing, a saved
 // address shows in the banner; after `network.changed` an outside call opens the form and the user
-// confirms the address on the new network.
+// confirms the address on the new network, also from a second tab that follows the first.
 import { expect, test, type APIRequestContext, type Page } from '@playwright/test';
 import { authenticateOnNetwork, freshUser } from './calls-helpers';
 
@@ -106,5 +106,52 @@ test('after the network changed, an outside call opens the form and the user con
   const current = softphone.getByRole('region', { name: 'Current call' });
   await expect(current).toContainText('Connected', { timeout: 20_000 });
   await current.getByRole('button', { name: 'Hang up' }).click();
+  expect(errors).toEqual([]);
+});
+
+test('a second tab opened after the network changed says so, and confirming there confirms for both', async ({
+  context,
+  request,
+}) => {
+  const errors: string[] = [];
+  const { user, token } = await freshUser(request, 'E911 Two Tabs');
+  const created = await request.post('/v1/me/emergency-addresses', {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { street: '1 Elm St', city: 'Austin', state: 'TX', postal_code: '78701' },
+  });
+  expect(created.ok()).toBeTruthy();
+  const id = (await created.json()).id;
+
+  const first = await context.newPage();
+  first.on('pageerror', (e) => errors.push(e.message));
+  await first.goto('/');
+  const frame = await authenticateOnNetwork(first, token, id, 'office');
+  expect(frame.type).toBe('authenticated');
+  await first.evaluate(
+    ({ user, id }) => localStorage.setItem(`dialstack.softphone.emergency_address_id.${user}`, id),
+    { user, id },
+  );
+  const leader = await signIn(first, token);
+  await expect(leader.getByRole('alert').filter({ hasText: 'Your network changed' })).toBeVisible({ timeout: 15_000 });
+
+  // The second tab follows the first: it learns the leader's E911 session, network change included.
+  const second = await context.newPage();
+  second.on('pageerror', (e) => errors.push(e.message));
+  await second.goto('/');
+  const follower = await signIn(second, token);
+  await expect(follower.getByRole('note')).toHaveText('Shared with your other tab, which plays the audio');
+  const banner = follower.getByRole('alert').filter({ hasText: 'Your network changed' });
+  await expect(banner).toContainText('1 Elm St, Austin, TX 78701, US', { timeout: 15_000 });
+
+  // Confirmed in the follower, done by the leader: both tabs show the address bound here.
+  await banner.getByRole('button', { name: 'Confirm address on this network' }).click();
+  for (const softphone of [leader, follower]) {
+    await expect(softphone.getByText(/^Emergency address: 1 Elm St, Austin, TX 78701, US$/)).toBeVisible({
+      timeout: 15_000,
+    });
+    await expect(softphone.getByRole('alert').filter({ hasText: 'Your network changed' })).toHaveCount(0);
+  }
+  const bound = await request.get(`/v1/me/emergency-addresses/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  expect((await bound.json()).registered_ip).toBe('127.0.0.1');
   expect(errors).toEqual([]);
 });
