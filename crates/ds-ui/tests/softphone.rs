@@ -285,3 +285,40 @@ async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches
         }
     }
 }
+
+/// Two multi-tab phones of one user in one page elect one leader, as two tabs do (Web Locks and
+/// `BroadcastChannel` work between objects of one document too).
+#[wasm_bindgen_test]
+async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_commands_there() {
+    let (alice, _) = demo_user("Alice").await;
+    let token = mint_token(&alice, None).await;
+    let multi_tab = || {
+        let mut options = PhoneOptions::new(base(), TokenProvider::Fixed(token.clone()));
+        options.multi_tab = true;
+        PhoneHandle::new(options)
+    };
+    let leader = multi_tab();
+    leader.connect().await.expect("the token provider answers");
+    wait_for("the first phone to lead and connect", 15_000.0, || {
+        leader.is_tab_leader() && leader.status() == ConnectionStatus::Connected
+    })
+    .await;
+    let follower = multi_tab();
+    let ui = mount_softphone(follower.clone(), Locale::En, None);
+    follower.connect().await.expect("the token provider answers");
+    ui.wait_text("the leader's status", "[data-testid=status-chip]", "Connected").await;
+    assert!(!follower.is_tab_leader(), "one leader per user");
+    assert_eq!(ui.text(".ds-tab-note"), "Shared with your other tab, which plays the audio");
+    assert!(ui.find(".ds-devices").is_none(), "the audio devices are the leader's");
+
+    // Dialed in the follower, placed by the leader, shown and hung up in the follower.
+    ui.type_destination(ECHO);
+    leptos::task::tick().await;
+    ui.click("Call");
+    ui.wait_text("the leader's call to connect", "[data-testid=call-state]", "Connected").await;
+    assert_eq!(leader.snapshot().calls.len(), 1, "the call lives in the leader");
+    ui.click("Hang up");
+    ui.wait_text("the end notice", "[data-testid=end-reason]", "Call ended").await;
+    wait_for("the leader's call to end", 10_000.0, || leader.snapshot().calls.is_empty()).await;
+    leader.disconnect();
+}
