@@ -322,3 +322,36 @@ async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_comma
     wait_for("the leader's call to end", 10_000.0, || leader.snapshot().calls.is_empty()).await;
     leader.disconnect();
 }
+
+#[wasm_bindgen_test]
+async fn reconnect_in_a_follower_softphone_reconnects_the_leader() {
+    // A user of its own: the tab group is per user, and other tests here sign in as Alice.
+    let (user, _) = fresh_user("Two Tabs Reconnect").await;
+    let token = mint_token(&user, None).await;
+    let multi_tab = || {
+        let mut options = PhoneOptions::new(base(), TokenProvider::Fixed(token.clone()));
+        options.multi_tab = true;
+        // Without automatic reconnection a lost socket stays lost until someone asks.
+        options.auto_reconnect = false;
+        PhoneHandle::new(options)
+    };
+    let leader = multi_tab();
+    leader.connect().await.expect("the token provider answers");
+    wait_for("the first phone to lead and connect", 15_000.0, || {
+        leader.is_tab_leader() && leader.status() == ConnectionStatus::Connected
+    })
+    .await;
+    let follower = multi_tab();
+    let ui = mount_softphone(follower.clone(), Locale::En, None);
+    follower.connect().await.expect("the token provider answers");
+    ui.wait_text("the leader's status", "[data-testid=status-chip]", "Connected").await;
+
+    assert!(leader.debug_drop_socket(), "the leader had a socket");
+    wait_for("the follower to offer Reconnect", 15_000.0, || ui.button("Reconnect").is_some()).await;
+    ui.click("Reconnect");
+    wait_for("the leader to connect again", 15_000.0, || leader.status() == ConnectionStatus::Connected)
+        .await;
+    ui.wait_text("the follower to show it", "[data-testid=status-chip]", "Connected").await;
+    assert!(!follower.is_tab_leader(), "the follower still follows");
+    leader.disconnect();
+}

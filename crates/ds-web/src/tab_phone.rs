@@ -14,6 +14,7 @@
 use std::rc::Rc;
 
 use ds_core::Command;
+use ds_core::view_model::ConnectionStatus;
 
 use crate::driver::{DriverEvent, Inner, PhoneHandle, WeakPhoneHandle};
 use crate::tabs::{Mirror, TabCoordinator, TabNotice, event_from_json, event_to_json};
@@ -44,7 +45,14 @@ impl PhoneHandle {
             }
             return Ok(());
         }
-        if self.is_tab_leader() { self.connect_here().await } else { Ok(()) }
+        match self.follower_tabs() {
+            // The user pressed Reconnect in a follower: the leader holds the connection.
+            Some(tabs) => {
+                tabs.ask_reconnect();
+                Ok(())
+            }
+            None => self.connect_here().await,
+        }
     }
 
     /// `true` when this tab holds the registration: always without multi-tab, and in multi-tab
@@ -129,6 +137,17 @@ fn on_notice(weak: &WeakPhoneHandle, notice: TabNotice) {
         }
         TabNotice::Command(command) => phone.run_follower_command(command),
         TabNotice::Hello => phone.inner.publish_to_tabs(None),
+        TabNotice::Reconnect => {
+            let ended = matches!(
+                phone.status(),
+                ConnectionStatus::Idle | ConnectionStatus::Disconnected | ConnectionStatus::Error
+            );
+            if ended {
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = phone.connect_here().await;
+                });
+            }
+        }
         TabNotice::Mirrored { event } => {
             let event = event.and_then(|(name, payload)| event_from_json(&name, &payload));
             match event {

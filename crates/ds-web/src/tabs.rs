@@ -5,8 +5,9 @@
 //! waiting tab becomes leader and connects. The phone's side of this is `tab_phone.rs`.
 //!
 //! Messages on the channel are JSON strings:
-//! - follower → leader: `{"type":"hello"}`, `{"type":"command","action","handle","arg"}` (call
-//!   commands, `dial`, and `emergency` with the chosen E911 address id);
+//! - follower → leader: `{"type":"hello"}`, `{"type":"reconnect"}` (the user asked a follower to
+//!   reconnect), `{"type":"command","action","handle","arg"}` (call commands, `dial`, and
+//!   `emergency` with the chosen E911 address id);
 //! - leader → followers: `{"type":"state","status","calls","active","emergency"}` and the same
 //!   with `"type":"event","name","payload"`: the event that changed the state ([`event_to_json`]).
 
@@ -194,6 +195,8 @@ pub enum TabNotice {
     Command(Command),
     /// (Leader) a follower joined: send it the state.
     Hello,
+    /// (Leader) the user asked a follower to reconnect: connect again unless connected.
+    Reconnect,
     /// (Follower) the leader's state changed; `event` is the event that changed it, if any.
     Mirrored { event: Option<(String, Value)> },
 }
@@ -290,6 +293,11 @@ impl TabCoordinator {
         message.is_some()
     }
 
+    /// (Follower) asks the leader to connect again (its connection ended).
+    pub fn ask_reconnect(&self) {
+        self.post(&json_object!( "type": "reconnect" ));
+    }
+
     /// (Leader) publishes the state, after the event that changed it (`None`: a follower asked).
     pub fn publish(&self, event: Option<(&str, Value)>, state: &Mirror) {
         let mut message = state.to_json(if event.is_some() { "event" } else { "state" });
@@ -303,6 +311,7 @@ impl TabCoordinator {
     fn receive(&self, message: &Value, notify: &Notify) {
         match (message["type"].as_str(), self.leader.get()) {
             (Some("hello"), true) => notify(TabNotice::Hello),
+            (Some("reconnect"), true) => notify(TabNotice::Reconnect),
             (Some("command"), true) => {
                 if let Some(command) = command_from_json(message) {
                     notify(TabNotice::Command(command));
