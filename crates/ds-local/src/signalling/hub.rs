@@ -244,6 +244,7 @@ impl Hub {
         let media_addr = media.local_addr();
         let (tx, rx) = mpsc::unbounded_channel();
         let actor = Actor {
+            journal: cdr::Journal::start(state.clone()),
             state,
             media,
             timers: timers.clone(),
@@ -454,6 +455,8 @@ struct UserInfo {
 
 struct Actor {
     state: AppState,
+    /// Where the hub's database writes go; the hub never awaits them (see [`cdr::Journal`]).
+    journal: cdr::Journal,
     media: MediaEngine,
     timers: Timers,
     tx: mpsc::UnboundedSender<Input>,
@@ -549,15 +552,27 @@ impl Actor {
             Input::ClickToCall(call) => self.click_to_call(call).await,
             Input::TestCall { call, reply } => {
                 let id = self.test_call(call).await;
-                let _ = reply.send(id);
+                // The id promises a row: answer once the journal has written it.
+                self.journal.reply(reply, id);
             }
             Input::InboundCall { call, reply } => {
                 let id = self.inbound_call(call, reply).await;
                 tracing::debug!(call_id = %id, "inbound call routed");
             }
             Input::Control { account_id, call_id, action, reply } => {
-                let result = self.control(&account_id, &call_id, action).await;
-                let _ = reply.send(result);
+                if self.routed.get(&call_id).is_some_and(|routed| routed.facts.account_id == account_id) {
+                    let result = self.control(&account_id, &call_id, action).await;
+                    let _ = reply.send(result);
+                } else {
+                    // The answer reads the call's row, which the journal may still be writing
+                    // (e.g. the end of a call that just finished): read it once the journal has
+                    // caught up, off the hub's loop.
+                    let (journal, state) = (self.journal.clone(), self.state.clone());
+                    tokio::spawn(async move {
+                        journal.flush().await;
+                        let _ = reply.send(Err(voice_app::not_routed(&state, &account_id, &call_id).await));
+                    });
+                }
             }
             Input::VoiceAppDeleted { account_id, app_id } => self.voice_app_deleted(&account_id, &app_id),
             Input::AppSocketClosed { call_id, account_id, heard, by_app } => {
@@ -918,13 +933,15 @@ impl Actor {
         );
     }
 
+    // The reads of a call's setup use the reader pool: on the single writing connection each
+    // one waited behind the CallLog writes queued before it (benchmark figure 7).
     async fn user_info(&self, user_id: &str) -> UserInfo {
         let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT u.name, (SELECT MIN(number) FROM extensions e WHERE e.account_id = u.account_id AND e.target = u.id)
              FROM users u WHERE u.id = ?",
         )
         .bind(user_id)
-        .fetch_optional(self.state.db())
+        .fetch_optional(self.state.db_reader())
         .await
         .ok()
         .flatten();
@@ -940,7 +957,7 @@ impl Actor {
                 sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
                     .bind(destination)
                     .bind(account_id)
-                    .fetch_one(self.state.db())
+                    .fetch_one(self.state.db_reader())
                     .await
                     .unwrap_or(0);
             return if exists > 0 {
@@ -959,7 +976,7 @@ impl Actor {
                     sqlx::query_scalar("SELECT target FROM extensions WHERE account_id = ? AND number = ?")
                         .bind(account_id)
                         .bind(&extension)
-                        .fetch_optional(self.state.db())
+                        .fetch_optional(self.state.db_reader())
                         .await
                         .ok()
                         .flatten();
@@ -1062,11 +1079,11 @@ impl Actor {
             to_label,
             did: None,
         };
-        cdr::insert(&self.state, &facts, Some(destination), now).await;
-        cdr::publish(&self.state, &facts, "call.initiated", json!({ "dial_string": destination })).await;
+        self.journal.insert(&facts, Some(destination), now);
+        self.journal.publish(&facts, "call.initiated", json!({ "dial_string": destination }));
         if let Far::Sim { behaviour: Behaviour::Fails, .. } = far {
             // §15: fails at once with `call_failed`, before any call frame.
-            cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
+            self.journal.ended(&facts, now, Outcome::Failed);
             self.send(
                 session,
                 error_frame(ErrorCode::CallFailed, format!("{to_number} cannot be reached"), req_id, None),
@@ -1299,7 +1316,7 @@ impl Actor {
             );
         }
         tracing::debug!(%call_id, %leg, "far end answered");
-        cdr::answered(&self.state, &facts, now).await;
+        self.journal.answered(&facts, now);
         if behaviour == Behaviour::HangsUp {
             self.schedule(call_id, generation, Timer::FarHangup, self.timers.far_hangup_after);
         }
@@ -1409,11 +1426,11 @@ impl Actor {
         let generation = call.bump();
         self.calls.insert(call_id.clone(), call);
         if routed.is_none() {
-            cdr::insert(&self.state, &facts, Some(dialled), now).await;
-            cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+            self.journal.insert(&facts, Some(dialled), now);
+            self.journal.publish(&facts, "call.incoming", json!({}));
         }
         self.offer_to_sessions(&call_id, sessions).await;
-        cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
+        self.journal.publish(&facts, "call.ringing", json!({}));
         if routed.is_none() {
             // A routed leg rings as long as its routing step says (the routed call's timer).
             self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
@@ -1510,7 +1527,7 @@ impl Actor {
             ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
         );
         if let (Some(row), Some(user)) = (&routed, &facts.user_id) {
-            cdr::assign_user(&self.state, row, user).await;
+            self.journal.assign_user(row, user);
         }
         match (kind, far) {
             (Kind::ClickToCall, Far::Sim { .. }) => {
@@ -1518,7 +1535,7 @@ impl Actor {
                 self.start_far_end(call_id).await;
             }
             (_, Far::Leg(other_id)) => {
-                cdr::answered(&self.state, &facts, now).await;
+                self.journal.answered(&facts, now);
                 if let Some(caller) = self.calls.get_mut(&other_id)
                     && caller.routes.is_some()
                 {
@@ -1529,7 +1546,7 @@ impl Actor {
                 self.apply_media(call_id).await;
             }
             (_, Far::Sim { .. }) => {
-                cdr::answered(&self.state, &facts, now).await;
+                self.journal.answered(&facts, now);
                 self.apply_media(call_id).await;
             }
             (_, Far::Nobody) => {
@@ -1616,7 +1633,7 @@ impl Actor {
                     ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
                 );
             }
-            cdr::answered(&self.state, &facts, now).await;
+            self.journal.answered(&facts, now);
         }
         self.apply_media(call_id).await;
     }
@@ -1756,7 +1773,7 @@ impl Actor {
         }
         // A routed leg that was never answered leaves the routed call's row to the walk.
         if call.routed.is_none() || call.answered_at.is_some() {
-            cdr::ended(&self.state, &call.facts, now, outcome).await;
+            self.journal.ended(&call.facts, now, outcome);
         }
         if let Some(user) = &call.facts.user_id {
             self.presence_changed(user);
@@ -1810,13 +1827,11 @@ impl Actor {
             }
         };
         let Some(facts) = self.calls.get(call_id).map(|call| call.facts.clone()) else { return };
-        cdr::publish(
-            &self.state,
+        self.journal.publish(
             &facts,
             "call.transfer",
             json!({ "transfer_type": "blind", "transferred_to": destination, "related_call_id": moved }),
-        )
-        .await;
+        );
         self.end_call(call_id, EndReason::Transferred, Outcome::Completed, None).await;
     }
 
@@ -1991,13 +2006,10 @@ impl Actor {
             }
         }
         if let Some(facts) = self.calls.get(call_id).map(|c| c.facts.clone()) {
-            cdr::publish(
-                &self.state,
-                &facts,
+            self.journal.publish(&facts,
                 "call.transfer",
                 json!({ "transfer_type": "attended", "transferred_to": self.calls.get(&consult).and_then(|c| c.facts.to_number.clone()), "related_call_id": consult }),
-            )
-            .await;
+            );
         }
         self.end_call(call_id, EndReason::Transferred, Outcome::Completed, None).await;
         self.end_call(&consult, EndReason::Transferred, Outcome::Completed, None).await;
@@ -2048,7 +2060,7 @@ impl Actor {
         let sessions = self.live_sessions_of(&request.user_id);
         if sessions.is_empty() {
             // rest.md §13.2 [open]: no reachable endpoint → ends at once, failed.
-            cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
+            self.journal.ended(&facts, now, Outcome::Failed);
             return;
         }
         let call = Call {
@@ -2075,7 +2087,7 @@ impl Actor {
         self.calls.insert(request.call_id.clone(), call);
         let call_id = request.call_id.clone();
         self.offer_to_sessions(&call_id, sessions).await;
-        cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
+        self.journal.publish(&facts, "call.ringing", json!({}));
         let generation = self.calls.get_mut(&call_id).map(Call::bump).unwrap_or_default();
         self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
         self.presence_changed(&request.user_id);
@@ -2124,8 +2136,11 @@ impl Actor {
             to_label: info.name.clone(),
             did: None,
         };
-        cdr::insert(&self.state, &facts, Some(&to), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        self.journal.insert(&facts, Some(&to), now);
+        self.journal.publish(&facts, "call.incoming", json!({}));
+        // The simulated scenario's later writes go through the journal too, so they land after
+        // the row's insert above.
+        let journal = self.journal.clone();
         let state = self.state.clone();
         let ring = request.ring;
         let talk = request.talk;
@@ -2134,19 +2149,19 @@ impl Actor {
             match outcome {
                 TestOutcome::Busy => {
                     let now = state.clock().now_ms();
-                    cdr::ended(&state, &facts, now, Outcome::Busy).await;
+                    journal.ended(&facts, now, Outcome::Busy);
                 }
                 TestOutcome::NoAnswer => {
-                    cdr::publish(&state, &facts, "call.ringing", json!({})).await;
+                    journal.publish(&facts, "call.ringing", json!({}));
                     tokio::time::sleep(ring.unwrap_or(Duration::from_secs(20))).await;
                     let now = state.clock().now_ms();
-                    cdr::ended(&state, &facts, now, Outcome::NoAnswer).await;
+                    journal.ended(&facts, now, Outcome::NoAnswer);
                 }
                 TestOutcome::Answered | TestOutcome::Voicemail => {
-                    cdr::publish(&state, &facts, "call.ringing", json!({})).await;
+                    journal.publish(&facts, "call.ringing", json!({}));
                     tokio::time::sleep(ring.unwrap_or(Duration::from_secs(3))).await;
                     let now = state.clock().now_ms();
-                    cdr::answered(&state, &facts, now).await;
+                    journal.answered(&facts, now);
                     let default_talk = if outcome == TestOutcome::Voicemail { 8 } else { 10 };
                     tokio::time::sleep(talk.unwrap_or(Duration::from_secs(default_talk))).await;
                     let now = state.clock().now_ms();
@@ -2155,7 +2170,7 @@ impl Actor {
                     } else {
                         Outcome::Completed
                     };
-                    cdr::ended(&state, &facts, now, end).await;
+                    journal.ended(&facts, now, end);
                 }
             }
         });
@@ -2181,7 +2196,7 @@ impl Actor {
                 if bursts {
                     let _ = self.media.play_dtmf_tone(leg, digit, 150).await;
                 }
-                cdr::digits(&self.state, &row, &digits).await;
+                self.journal.digits(&row, &digits);
             }
             MediaEvent::Disconnected { leg } => {
                 let Some(call_id) = self.legs.remove(&leg) else { return };
