@@ -542,3 +542,37 @@ async fn calls_hung_up_while_their_log_writes_are_queued_keep_frame_order_and_ar
         assert_eq!(events.iter().filter(|e| *e == "call.end").count(), 1, "{events:?}");
     }
 }
+
+/// A `call.create` whose socket drops before `call.trying` (its setup reads may still be
+/// running in their own task) still becomes a call of that session: it survives the drop, is
+/// restored to the next session, and hangs up and is logged like any other.
+#[tokio::test]
+async fn a_call_placed_just_before_its_socket_drops_is_restored_to_the_next_session() {
+    let world = World::start().await;
+    let mut alice = world.client(&world.alice).await;
+    let (_peer, offer) = Peer::offerer();
+    alice
+        .send(json!({ "type": "call.create", "req_id": "req_drop", "destination": "+15005550004", "sdp": offer }))
+        .await;
+    alice.drop_socket();
+
+    let mut again = Client::connect(world.addr).await;
+    let reply = again.authenticate(&world.token(&world.alice).await).await;
+    assert_eq!(reply["reconnected"], true, "{reply}");
+    let restored = again.next().await.unwrap();
+    assert_eq!(
+        (restored["type"].as_str(), restored["direction"].as_str()),
+        (Some("call.restored"), Some("outbound"))
+    );
+    assert_eq!(restored["to"], "+15005550004");
+    let call_id = restored["call_id"].as_str().unwrap().to_owned();
+    again.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    assert_eq!(again.until(json!({ "type": "call.ended", "call_id": call_id })).await["reason"], "hangup");
+    assert_eq!(world.finished_call_log(&call_id).await["status"], "no-answer");
+    let events = world.events_of(&call_id).await;
+    assert_eq!(
+        (events.first().map(String::as_str), events.last().map(String::as_str)),
+        (Some("call.initiated"), Some("call.end")),
+        "{events:?}"
+    );
+}

@@ -11,7 +11,7 @@
 //! (user ↔ user: two calls whose media legs ds-media bridges). Timers carry the call's
 //! `generation`; a timer for an older generation is stale and ignored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +136,11 @@ enum Input {
         session: SessionId,
         message: ClientMessage,
     },
+    /// The database reads of a `call.create` (or consult) are done (see [`Setup`]).
+    SetupRead {
+        setup: u64,
+        lookups: Lookups,
+    },
     Gone {
         session: SessionId,
     },
@@ -256,6 +261,8 @@ impl Hub {
             test_talk: HashMap::new(),
             routed: HashMap::new(),
             session_order: 0,
+            setups: HashMap::new(),
+            next_setup: 0,
         };
         tokio::spawn(actor.run(rx, media_events));
         Ok(Self { tx, next_session: Arc::new(AtomicU64::new(1)), timers, media_addr })
@@ -448,6 +455,7 @@ impl Call {
     }
 }
 
+#[derive(Debug)]
 struct UserInfo {
     name: Option<String>,
     extension: Option<String>,
@@ -470,6 +478,52 @@ struct Actor {
     /// Inbound PSTN calls walking through routing, by their CallLog id.
     routed: HashMap<String, routed::Routed>,
     session_order: u64,
+    /// Per session, its `call.create`s whose reads are still running, in request order.
+    setups: HashMap<SessionId, VecDeque<Setup>>,
+    next_setup: u64,
+}
+
+/// A `call.create` (or the consult step of an attended transfer) waiting for its reads.
+///
+/// Why: resolving the destination and reading the caller's name and extension are database
+/// round trips; awaited in the hub's loop they made every session's `call.create` queue behind
+/// every other's (benchmark figure 7). A small task per setup does the reads and posts
+/// [`Input::SetupRead`]; the hub, still the only owner of calls, then makes the call and sends
+/// `call.trying` without awaiting the database. A session's setups finish in the order it sent
+/// them, so its `call.trying` frames (and refusals) keep the order of its requests.
+struct Setup {
+    id: u64,
+    request: SetupRequest,
+    /// `None` while the reads run.
+    lookups: Option<Lookups>,
+}
+
+struct SetupRequest {
+    req_id: Option<String>,
+    destination: String,
+    sdp: String,
+    caller_id: Option<String>,
+    consult_of: Option<String>,
+}
+
+/// What a setup read: where the destination leads, the caller, and a called user.
+#[derive(Debug)]
+struct Lookups {
+    target: Result<Target, (ErrorCode, String)>,
+    me: UserInfo,
+    callee: Option<UserInfo>,
+}
+
+impl Lookups {
+    async fn read(state: &AppState, account_id: &str, user_id: &str, destination: &str) -> Self {
+        let target = resolve(state, account_id, destination).await;
+        let me = user_info(state, user_id).await;
+        let callee = match &target {
+            Ok(Target::User { user_id: callee, .. }) => Some(user_info(state, callee).await),
+            _ => None,
+        };
+        Self { target, me, callee }
+    }
 }
 
 fn error_frame(
@@ -505,6 +559,7 @@ struct Ring<'a> {
 }
 
 /// Where a dialled string leads inside the hub.
+#[derive(Debug)]
 enum Target {
     Number(String),
     User {
@@ -542,6 +597,7 @@ impl Actor {
                 let _ = reply.send(result);
             }
             Input::Command { session, message } => self.command(session, message).await,
+            Input::SetupRead { setup, lookups } => self.setup_read(setup, lookups).await,
             Input::Gone { session } => self.gone(session).await,
             Input::SessionGrace { session } => self.session_grace(session).await,
             Input::Timer { call_id, generation, timer } => {
@@ -698,6 +754,9 @@ impl Actor {
             if let Some(entry) = self.sessions.remove(orphan) {
                 queued.extend(entry.queue);
             }
+            if let Some(setups) = self.setups.remove(orphan) {
+                self.setups.entry(session).or_default().extend(setups);
+            }
             for call in self.calls.values_mut() {
                 if call.owner == Some(*orphan) {
                     call.owner = Some(session);
@@ -773,10 +832,12 @@ impl Actor {
         let Some(entry) = self.sessions.get_mut(&session) else { return };
         entry.out = None;
         let user_id = entry.user_id.clone();
-        let has_calls = self
-            .calls
-            .values()
-            .any(|call| call.owner == Some(session) || call.ringing.iter().any(|(s, _)| *s == session));
+        // A setup still reading becomes a call of this session: it survives like the others.
+        let has_calls = self.setups.contains_key(&session)
+            || self
+                .calls
+                .values()
+                .any(|call| call.owner == Some(session) || call.ringing.iter().any(|(s, _)| *s == session));
         if has_calls {
             let tx = self.tx.clone();
             let grace = self.timers.survival_grace;
@@ -794,6 +855,8 @@ impl Actor {
         if self.sessions.get(&session).is_none_or(|entry| entry.out.is_some()) {
             return;
         }
+        // A setup still reading after the whole grace makes no call for a session nobody has.
+        self.setups.remove(&session);
         let owned: Vec<String> = self
             .calls
             .values()
@@ -835,7 +898,8 @@ impl Actor {
     async fn command(&mut self, session: SessionId, message: ClientMessage) {
         match message {
             ClientMessage::CallCreate { req_id, destination, sdp, caller_id } => {
-                self.create(session, req_id, &destination, sdp, caller_id, None).await;
+                let request = SetupRequest { req_id, destination, sdp, caller_id, consult_of: None };
+                self.begin_setup(session, request);
             }
             ClientMessage::CallAnswer { call_id } => self.answer(session, &call_id, None).await,
             ClientMessage::SdpAnswer { call_id, sdp } => self.answer(session, &call_id, Some(sdp)).await,
@@ -933,64 +997,77 @@ impl Actor {
         );
     }
 
-    // The reads of a call's setup use the reader pool: on the single writing connection each
-    // one waited behind the CallLog writes queued before it (benchmark figure 7).
     async fn user_info(&self, user_id: &str) -> UserInfo {
-        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        user_info(&self.state, user_id).await
+    }
+
+    async fn resolve(&self, account_id: &str, destination: &str) -> Result<Target, (ErrorCode, String)> {
+        resolve(&self.state, account_id, destination).await
+    }
+}
+
+// The reads of a call's setup use the reader pool: on the single writing connection each one
+// waited behind the CallLog writes queued before it (benchmark figure 7).
+async fn user_info(state: &AppState, user_id: &str) -> UserInfo {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT u.name, (SELECT MIN(number) FROM extensions e WHERE e.account_id = u.account_id AND e.target = u.id)
              FROM users u WHERE u.id = ?",
         )
         .bind(user_id)
-        .fetch_optional(self.state.db_reader())
+        .fetch_optional(state.db_reader())
         .await
         .ok()
         .flatten();
-        let (name, extension) = row.unwrap_or((None, None));
-        UserInfo { name, extension }
-    }
+    let (name, extension) = row.unwrap_or((None, None));
+    UserInfo { name, extension }
+}
 
-    /// Resolves a dialled string: a number, an extension of the account, or a user id.
-    async fn resolve(&self, account_id: &str, destination: &str) -> Result<Target, (ErrorCode, String)> {
-        let destination = destination.trim();
-        if destination.starts_with("user_") {
-            let exists: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
-                    .bind(destination)
+/// Resolves a dialled string: a number, an extension of the account, or a user id.
+async fn resolve(
+    state: &AppState,
+    account_id: &str,
+    destination: &str,
+) -> Result<Target, (ErrorCode, String)> {
+    let destination = destination.trim();
+    if destination.starts_with("user_") {
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
+            .bind(destination)
+            .bind(account_id)
+            .fetch_one(state.db_reader())
+            .await
+            .unwrap_or(0);
+        return if exists > 0 {
+            Ok(Target::User { user_id: destination.to_owned(), dialled: destination.to_owned() })
+        } else {
+            Err((ErrorCode::CallFailed, format!("no user {destination} in this account")))
+        };
+    }
+    match parse_destination(destination) {
+        None => Err((ErrorCode::InvalidMessage, format!("`{destination}` is not a number or extension"))),
+        Some(Destination::Number(number)) | Some(Destination::Emergency(number)) => {
+            Ok(Target::Number(number))
+        }
+        Some(Destination::Extension(extension)) => {
+            let target: Option<String> =
+                sqlx::query_scalar("SELECT target FROM extensions WHERE account_id = ? AND number = ?")
                     .bind(account_id)
-                    .fetch_one(self.state.db_reader())
+                    .bind(&extension)
+                    .fetch_optional(state.db_reader())
                     .await
-                    .unwrap_or(0);
-            return if exists > 0 {
-                Ok(Target::User { user_id: destination.to_owned(), dialled: destination.to_owned() })
-            } else {
-                Err((ErrorCode::CallFailed, format!("no user {destination} in this account")))
-            };
-        }
-        match parse_destination(destination) {
-            None => Err((ErrorCode::InvalidMessage, format!("`{destination}` is not a number or extension"))),
-            Some(Destination::Number(number)) | Some(Destination::Emergency(number)) => {
-                Ok(Target::Number(number))
-            }
-            Some(Destination::Extension(extension)) => {
-                let target: Option<String> =
-                    sqlx::query_scalar("SELECT target FROM extensions WHERE account_id = ? AND number = ?")
-                        .bind(account_id)
-                        .bind(&extension)
-                        .fetch_optional(self.state.db_reader())
-                        .await
-                        .ok()
-                        .flatten();
-                match target {
-                    Some(user_id) if user_id.starts_with("user_") => {
-                        Ok(Target::User { user_id, dialled: extension })
-                    }
-                    Some(target) => Ok(Target::Routed { target, dialled: extension }),
-                    None => Err((ErrorCode::CallFailed, format!("no extension {extension} in this account"))),
+                    .ok()
+                    .flatten();
+            match target {
+                Some(user_id) if user_id.starts_with("user_") => {
+                    Ok(Target::User { user_id, dialled: extension })
                 }
+                Some(target) => Ok(Target::Routed { target, dialled: extension }),
+                None => Err((ErrorCode::CallFailed, format!("no extension {extension} in this account"))),
             }
         }
     }
+}
 
+impl Actor {
     fn schedule(&self, call_id: &str, generation: u64, timer: Timer, delay: Duration) {
         let tx = self.tx.clone();
         let call_id = call_id.to_owned();
@@ -1000,16 +1077,50 @@ impl Actor {
         });
     }
 
-    /// `call.create` (and the consult step of an attended transfer).
-    async fn create(
-        &mut self,
-        session: SessionId,
-        req_id: Option<String>,
-        destination: &str,
-        sdp: String,
-        caller_id: Option<String>,
-        consult_of: Option<String>,
-    ) {
+    /// Starts a `call.create` (or consult): its reads run in a task of their own (see [`Setup`]).
+    fn begin_setup(&mut self, session: SessionId, request: SetupRequest) {
+        let Some(entry) = self.sessions.get(&session) else { return };
+        let (user_id, account_id) = (entry.user_id.clone(), entry.account_id.clone());
+        self.next_setup += 1;
+        let id = self.next_setup;
+        let destination = request.destination.clone();
+        self.setups.entry(session).or_default().push_back(Setup { id, request, lookups: None });
+        let (state, tx) = (self.state.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let lookups = Lookups::read(&state, &account_id, &user_id, &destination).await;
+            let _ = tx.send(Input::SetupRead { setup: id, lookups });
+        });
+    }
+
+    /// A setup's reads are done: it and every setup of its session now ready in front of it
+    /// become calls (or refusals), in request order.
+    async fn setup_read(&mut self, id: u64, lookups: Lookups) {
+        // Found by id: the session may have been adopted by a newer one meanwhile.
+        let Some((session, setup)) = self
+            .setups
+            .iter_mut()
+            .find_map(|(session, setups)| Some((*session, setups.iter_mut().find(|s| s.id == id)?)))
+        else {
+            return;
+        };
+        setup.lookups = Some(lookups);
+        while let Some(setups) = self.setups.get_mut(&session) {
+            if setups.front().is_none_or(|setup| setup.lookups.is_none()) {
+                break;
+            }
+            let Some(Setup { request, lookups: Some(lookups), .. }) = setups.pop_front() else { break };
+            if setups.is_empty() {
+                self.setups.remove(&session);
+            }
+            self.create(session, request, lookups).await;
+        }
+    }
+
+    /// `call.create` (and the consult step of an attended transfer), its reads done.
+    async fn create(&mut self, session: SessionId, request: SetupRequest, lookups: Lookups) {
+        let SetupRequest { req_id, destination, sdp, caller_id, consult_of } = request;
+        let destination = destination.as_str();
+        let Lookups { target, me, callee } = lookups;
         let Some(entry) = self.sessions.get(&session) else { return };
         let (user_id, account_id) = (entry.user_id.clone(), entry.account_id.clone());
         let pstn_blocked = entry.pstn_blocked;
@@ -1020,7 +1131,7 @@ impl Actor {
             );
             return;
         }
-        let target = match self.resolve(&account_id, destination).await {
+        let target = match target {
             Ok(target) => target,
             Err((code, message)) => {
                 self.send(session, error_frame(code, message, req_id, None));
@@ -1044,7 +1155,6 @@ impl Actor {
             );
             return;
         }
-        let me = self.user_info(&user_id).await;
         let now = self.now();
         let call_id = ids::new_id("call", now);
         let endpoint = format!("{user_id}-wrtc");
@@ -1055,9 +1165,8 @@ impl Actor {
                 None,
                 Far::Sim { behaviour: Behaviour::for_number(number), answered: false },
             ),
-            Target::User { user_id: callee, dialled } => {
-                let info = self.user_info(callee).await;
-                ("internal", dialled.clone(), info.name, Far::Nobody)
+            Target::User { dialled, .. } => {
+                ("internal", dialled.clone(), callee.and_then(|info| info.name), Far::Nobody)
             }
             Target::Routed { dialled, .. } => ("internal", dialled.clone(), None, Far::Nobody),
         };
@@ -1960,7 +2069,9 @@ impl Actor {
         if self.calls.get(call_id).is_some_and(|call| !call.held_local) {
             self.set_hold(call_id, true).await;
         }
-        self.create(session, req_id, &destination, sdp, None, Some(call_id.to_owned())).await;
+        let request =
+            SetupRequest { req_id, destination, sdp, caller_id: None, consult_of: Some(call_id.to_owned()) };
+        self.begin_setup(session, request);
     }
 
     async fn complete_transfer(&mut self, session: SessionId, req_id: Option<String>, call_id: &str) {
