@@ -4,7 +4,9 @@
 //! losses, timers, media events, click-to-call, test-helper calls) and is handled to completion
 //! before the next, so call state needs no locks and every frame a session receives is in a
 //! well-defined order. Slow work is not done here: media operations are quick commands to the
-//! ds-media engine thread, and timers are small spawned tasks that post an [`Input`] back.
+//! ds-media engine thread, timers are small spawned tasks that post an [`Input`] back, a
+//! `call.create`'s database reads run in a task per setup that posts [`Input::SetupRead`], and
+//! database writes are queued on the [`cdr::Journal`], never awaited.
 //!
 //! Model: a [`Call`] is one user-visible leg (one CallLog row, id = signalling `call_id`). Its
 //! far party ([`Far`]) is either a simulated PSTN end ([`Behaviour`]) or another call in the hub
