@@ -142,6 +142,8 @@ pub struct AppState {
 struct Inner {
     config: Config,
     db: SqlitePool,
+    /// See [`AppState::db_reader`].
+    readers: SqlitePool,
     tokens: Tokens,
     events: EventBus,
     launcher: RwLock<Arc<dyn CallLauncher>>,
@@ -157,6 +159,7 @@ impl AppState {
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let db = open_database(config.data_dir.as_ref()).await?;
         sqlx::migrate!("./migrations").run(&db).await?;
+        let readers = open_readers(config.data_dir.as_ref(), &db).await?;
         let tokens = Tokens::load_or_create(config.data_dir.as_deref())?;
         for (user_id, revoked_at) in sqlx::query_as::<_, (String, i64)>(
             "SELECT id, sessions_revoked_at FROM users WHERE sessions_revoked_at IS NOT NULL",
@@ -184,6 +187,7 @@ impl AppState {
                 limiters: rate_limit::Limiters::new(config.rate_limits),
                 config,
                 db,
+                readers,
                 tokens,
                 events,
                 launcher: RwLock::new(Arc::new(calls::NoSignalling)),
@@ -199,6 +203,7 @@ impl AppState {
         if let Some(worker) = worker {
             worker.stop().await;
         }
+        self.inner.readers.close().await;
         self.inner.db.close().await;
     }
 
@@ -208,6 +213,16 @@ impl AppState {
 
     pub fn db(&self) -> &SqlitePool {
         &self.inner.db
+    }
+
+    /// Connections for reads that must not wait behind the one writing connection (WAL lets
+    /// them read the last committed state while it writes): the call hub's per-call lookups,
+    /// which otherwise queued behind every CallLog write (benchmark figure 7). Reads here may
+    /// not see a write still queued elsewhere; read rows the hub itself writes through
+    /// [`AppState::db`] after [`signalling::cdr::Journal::flush`]. For an in-memory database
+    /// (whose connections cannot share it) this is the same pool as [`AppState::db`].
+    pub fn db_reader(&self) -> &SqlitePool {
+        &self.inner.readers
     }
 
     pub fn tokens(&self) -> &Tokens {
@@ -278,6 +293,27 @@ async fn open_database(data_dir: Option<&PathBuf>) -> Result<SqlitePool, StartEr
         .await?;
     Ok(pool)
 }
+
+/// The read-only pool behind [`AppState::db_reader`]: a few connections to the same file, each
+/// refusing writes (`query_only`), so the single-writer rule above still holds.
+async fn open_readers(data_dir: Option<&PathBuf>, db: &SqlitePool) -> Result<SqlitePool, StartError> {
+    let Some(dir) = data_dir else { return Ok(db.clone()) };
+    let options = SqliteConnectOptions::new()
+        .filename(dir.join("ds-local.sqlite3"))
+        .pragma("query_only", "ON")
+        .busy_timeout(Duration::from_secs(5));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(READERS)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
+/// Reading connections: enough for the two cores this runs on plus a slow read or two.
+const READERS: u32 = 4;
 
 /// Request ids look like `req_<typeid suffix>`.
 #[derive(Clone, Copy)]

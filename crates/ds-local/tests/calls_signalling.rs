@@ -496,3 +496,83 @@ async fn call_events_reach_the_platform_webhook_signed() {
     assert_eq!(data["duration_seconds"], 0);
     server.abort();
 }
+
+/// The hub queues its CallLog writes rather than awaiting them (`cdr::Journal`): calls placed
+/// back to back and hung up while their `call.initiated` may still be queued keep §5's frame
+/// order (`call.trying` first, in request order; `call.ended` last), and each row is still
+/// written before it ends: it finishes with exactly one `call.end`, its last event.
+#[tokio::test]
+async fn calls_hung_up_while_their_log_writes_are_queued_keep_frame_order_and_are_logged_once() {
+    const CALLS: usize = 8;
+    let world = World::start().await;
+    let mut alice = world.client(&world.alice).await;
+    let mut req_ids = Vec::new();
+    for _ in 0..CALLS {
+        let (_peer, offer) = Peer::offerer();
+        let req_id = alice.req_id();
+        alice
+            .send(json!({ "type": "call.create", "req_id": req_id, "destination": "+15005550004", "sdp": offer }))
+            .await;
+        req_ids.push(req_id);
+    }
+    let mut calls = Vec::new();
+    for req_id in &req_ids {
+        let trying = alice.until(json!({ "type": "call.trying", "req_id": req_id })).await;
+        let call_id = trying["call_id"].as_str().unwrap().to_owned();
+        alice.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+        calls.push(call_id);
+    }
+    for call_id in &calls {
+        let ended = alice.until(json!({ "type": "call.ended", "call_id": call_id })).await;
+        assert_eq!(ended["reason"], "hangup");
+    }
+    let tryings: Vec<&Value> =
+        alice.seen.iter().filter(|f| f["type"] == "call.trying").map(|f| &f["req_id"]).collect();
+    assert_eq!(tryings, req_ids.iter().map(|r| json!(r)).collect::<Vec<_>>().iter().collect::<Vec<_>>());
+    for call_id in &calls {
+        let frames = frame_types(&alice, call_id);
+        assert_eq!(frames.first().map(String::as_str), Some("call.trying"), "{frames:?}");
+        assert_eq!(frames.last().map(String::as_str), Some("call.ended"), "{frames:?}");
+        assert!(frames.iter().all(|f| ["call.trying", "call.ringing", "call.ended"].contains(&f.as_str())));
+        let row = world.finished_call_log(call_id).await;
+        assert_eq!((row["status"].as_str(), row["hangup_cause"].as_i64()), (Some("no-answer"), Some(19)));
+        let events = world.events_of(call_id).await;
+        assert_eq!(events.first().map(String::as_str), Some("call.initiated"), "{events:?}");
+        assert_eq!(events.last().map(String::as_str), Some("call.end"), "{events:?}");
+        assert_eq!(events.iter().filter(|e| *e == "call.end").count(), 1, "{events:?}");
+    }
+}
+
+/// A `call.create` whose socket drops before `call.trying` (its setup reads may still be
+/// running in their own task) still becomes a call of that session: it survives the drop, is
+/// restored to the next session, and hangs up and is logged like any other.
+#[tokio::test]
+async fn a_call_placed_just_before_its_socket_drops_is_restored_to_the_next_session() {
+    let world = World::start().await;
+    let mut alice = world.client(&world.alice).await;
+    let (_peer, offer) = Peer::offerer();
+    alice
+        .send(json!({ "type": "call.create", "req_id": "req_drop", "destination": "+15005550004", "sdp": offer }))
+        .await;
+    alice.drop_socket();
+
+    let mut again = Client::connect(world.addr).await;
+    let reply = again.authenticate(&world.token(&world.alice).await).await;
+    assert_eq!(reply["reconnected"], true, "{reply}");
+    let restored = again.next().await.unwrap();
+    assert_eq!(
+        (restored["type"].as_str(), restored["direction"].as_str()),
+        (Some("call.restored"), Some("outbound"))
+    );
+    assert_eq!(restored["to"], "+15005550004");
+    let call_id = restored["call_id"].as_str().unwrap().to_owned();
+    again.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    assert_eq!(again.until(json!({ "type": "call.ended", "call_id": call_id })).await["reason"], "hangup");
+    assert_eq!(world.finished_call_log(&call_id).await["status"], "no-answer");
+    let events = world.events_of(&call_id).await;
+    assert_eq!(
+        (events.first().map(String::as_str), events.last().map(String::as_str)),
+        (Some("call.initiated"), Some("call.end")),
+        "{events:?}"
+    );
+}

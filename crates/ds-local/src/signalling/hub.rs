@@ -4,14 +4,16 @@
 //! losses, timers, media events, click-to-call, test-helper calls) and is handled to completion
 //! before the next, so call state needs no locks and every frame a session receives is in a
 //! well-defined order. Slow work is not done here: media operations are quick commands to the
-//! ds-media engine thread, and timers are small spawned tasks that post an [`Input`] back.
+//! ds-media engine thread, timers are small spawned tasks that post an [`Input`] back, a
+//! `call.create`'s database reads run in a task per setup that posts [`Input::SetupRead`], and
+//! database writes are queued on the [`cdr::Journal`], never awaited.
 //!
 //! Model: a [`Call`] is one user-visible leg (one CallLog row, id = signalling `call_id`). Its
 //! far party ([`Far`]) is either a simulated PSTN end ([`Behaviour`]) or another call in the hub
 //! (user ↔ user: two calls whose media legs ds-media bridges). Timers carry the call's
 //! `generation`; a timer for an older generation is stale and ignored.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -136,6 +138,11 @@ enum Input {
         session: SessionId,
         message: ClientMessage,
     },
+    /// The database reads of a `call.create` (or consult) are done (see [`Setup`]).
+    SetupRead {
+        setup: u64,
+        lookups: Lookups,
+    },
     Gone {
         session: SessionId,
     },
@@ -244,6 +251,7 @@ impl Hub {
         let media_addr = media.local_addr();
         let (tx, rx) = mpsc::unbounded_channel();
         let actor = Actor {
+            journal: cdr::Journal::start(state.clone()),
             state,
             media,
             timers: timers.clone(),
@@ -255,6 +263,8 @@ impl Hub {
             test_talk: HashMap::new(),
             routed: HashMap::new(),
             session_order: 0,
+            setups: HashMap::new(),
+            next_setup: 0,
         };
         tokio::spawn(actor.run(rx, media_events));
         Ok(Self { tx, next_session: Arc::new(AtomicU64::new(1)), timers, media_addr })
@@ -447,6 +457,7 @@ impl Call {
     }
 }
 
+#[derive(Debug)]
 struct UserInfo {
     name: Option<String>,
     extension: Option<String>,
@@ -454,6 +465,8 @@ struct UserInfo {
 
 struct Actor {
     state: AppState,
+    /// Where the hub's database writes go; the hub never awaits them (see [`cdr::Journal`]).
+    journal: cdr::Journal,
     media: MediaEngine,
     timers: Timers,
     tx: mpsc::UnboundedSender<Input>,
@@ -467,6 +480,52 @@ struct Actor {
     /// Inbound PSTN calls walking through routing, by their CallLog id.
     routed: HashMap<String, routed::Routed>,
     session_order: u64,
+    /// Per session, its `call.create`s whose reads are still running, in request order.
+    setups: HashMap<SessionId, VecDeque<Setup>>,
+    next_setup: u64,
+}
+
+/// A `call.create` (or the consult step of an attended transfer) waiting for its reads.
+///
+/// Why: resolving the destination and reading the caller's name and extension are database
+/// round trips; awaited in the hub's loop they made every session's `call.create` queue behind
+/// every other's (benchmark figure 7). A small task per setup does the reads and posts
+/// [`Input::SetupRead`]; the hub, still the only owner of calls, then makes the call and sends
+/// `call.trying` without awaiting the database. A session's setups finish in the order it sent
+/// them, so its `call.trying` frames (and refusals) keep the order of its requests.
+struct Setup {
+    id: u64,
+    request: SetupRequest,
+    /// `None` while the reads run.
+    lookups: Option<Lookups>,
+}
+
+struct SetupRequest {
+    req_id: Option<String>,
+    destination: String,
+    sdp: String,
+    caller_id: Option<String>,
+    consult_of: Option<String>,
+}
+
+/// What a setup read: where the destination leads, the caller, and a called user.
+#[derive(Debug)]
+struct Lookups {
+    target: Result<Target, (ErrorCode, String)>,
+    me: UserInfo,
+    callee: Option<UserInfo>,
+}
+
+impl Lookups {
+    async fn read(state: &AppState, account_id: &str, user_id: &str, destination: &str) -> Self {
+        let target = resolve(state, account_id, destination).await;
+        let me = user_info(state, user_id).await;
+        let callee = match &target {
+            Ok(Target::User { user_id: callee, .. }) => Some(user_info(state, callee).await),
+            _ => None,
+        };
+        Self { target, me, callee }
+    }
 }
 
 fn error_frame(
@@ -502,6 +561,7 @@ struct Ring<'a> {
 }
 
 /// Where a dialled string leads inside the hub.
+#[derive(Debug)]
 enum Target {
     Number(String),
     User {
@@ -539,6 +599,7 @@ impl Actor {
                 let _ = reply.send(result);
             }
             Input::Command { session, message } => self.command(session, message).await,
+            Input::SetupRead { setup, lookups } => self.setup_read(setup, lookups).await,
             Input::Gone { session } => self.gone(session).await,
             Input::SessionGrace { session } => self.session_grace(session).await,
             Input::Timer { call_id, generation, timer } => {
@@ -549,15 +610,27 @@ impl Actor {
             Input::ClickToCall(call) => self.click_to_call(call).await,
             Input::TestCall { call, reply } => {
                 let id = self.test_call(call).await;
-                let _ = reply.send(id);
+                // The id promises a row: answer once the journal has written it.
+                self.journal.reply(reply, id);
             }
             Input::InboundCall { call, reply } => {
                 let id = self.inbound_call(call, reply).await;
                 tracing::debug!(call_id = %id, "inbound call routed");
             }
             Input::Control { account_id, call_id, action, reply } => {
-                let result = self.control(&account_id, &call_id, action).await;
-                let _ = reply.send(result);
+                if self.routed.get(&call_id).is_some_and(|routed| routed.facts.account_id == account_id) {
+                    let result = self.control(&account_id, &call_id, action).await;
+                    let _ = reply.send(result);
+                } else {
+                    // The answer reads the call's row, which the journal may still be writing
+                    // (e.g. the end of a call that just finished): read it once the journal has
+                    // caught up, off the hub's loop.
+                    let (journal, state) = (self.journal.clone(), self.state.clone());
+                    tokio::spawn(async move {
+                        journal.flush().await;
+                        let _ = reply.send(Err(voice_app::not_routed(&state, &account_id, &call_id).await));
+                    });
+                }
             }
             Input::VoiceAppDeleted { account_id, app_id } => self.voice_app_deleted(&account_id, &app_id),
             Input::AppSocketClosed { call_id, account_id, heard, by_app } => {
@@ -683,6 +756,9 @@ impl Actor {
             if let Some(entry) = self.sessions.remove(orphan) {
                 queued.extend(entry.queue);
             }
+            if let Some(setups) = self.setups.remove(orphan) {
+                self.setups.entry(session).or_default().extend(setups);
+            }
             for call in self.calls.values_mut() {
                 if call.owner == Some(*orphan) {
                     call.owner = Some(session);
@@ -758,10 +834,12 @@ impl Actor {
         let Some(entry) = self.sessions.get_mut(&session) else { return };
         entry.out = None;
         let user_id = entry.user_id.clone();
-        let has_calls = self
-            .calls
-            .values()
-            .any(|call| call.owner == Some(session) || call.ringing.iter().any(|(s, _)| *s == session));
+        // A setup still reading becomes a call of this session: it survives like the others.
+        let has_calls = self.setups.contains_key(&session)
+            || self
+                .calls
+                .values()
+                .any(|call| call.owner == Some(session) || call.ringing.iter().any(|(s, _)| *s == session));
         if has_calls {
             let tx = self.tx.clone();
             let grace = self.timers.survival_grace;
@@ -779,6 +857,8 @@ impl Actor {
         if self.sessions.get(&session).is_none_or(|entry| entry.out.is_some()) {
             return;
         }
+        // A setup still reading after the whole grace makes no call for a session nobody has.
+        self.setups.remove(&session);
         let owned: Vec<String> = self
             .calls
             .values()
@@ -820,7 +900,8 @@ impl Actor {
     async fn command(&mut self, session: SessionId, message: ClientMessage) {
         match message {
             ClientMessage::CallCreate { req_id, destination, sdp, caller_id } => {
-                self.create(session, req_id, &destination, sdp, caller_id, None).await;
+                let request = SetupRequest { req_id, destination, sdp, caller_id, consult_of: None };
+                self.begin_setup(session, request);
             }
             ClientMessage::CallAnswer { call_id } => self.answer(session, &call_id, None).await,
             ClientMessage::SdpAnswer { call_id, sdp } => self.answer(session, &call_id, Some(sdp)).await,
@@ -919,61 +1000,76 @@ impl Actor {
     }
 
     async fn user_info(&self, user_id: &str) -> UserInfo {
-        let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        user_info(&self.state, user_id).await
+    }
+
+    async fn resolve(&self, account_id: &str, destination: &str) -> Result<Target, (ErrorCode, String)> {
+        resolve(&self.state, account_id, destination).await
+    }
+}
+
+// The reads of a call's setup use the reader pool: on the single writing connection each one
+// waited behind the CallLog writes queued before it (benchmark figure 7).
+async fn user_info(state: &AppState, user_id: &str) -> UserInfo {
+    let row: Option<(Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT u.name, (SELECT MIN(number) FROM extensions e WHERE e.account_id = u.account_id AND e.target = u.id)
              FROM users u WHERE u.id = ?",
         )
         .bind(user_id)
-        .fetch_optional(self.state.db())
+        .fetch_optional(state.db_reader())
         .await
         .ok()
         .flatten();
-        let (name, extension) = row.unwrap_or((None, None));
-        UserInfo { name, extension }
-    }
+    let (name, extension) = row.unwrap_or((None, None));
+    UserInfo { name, extension }
+}
 
-    /// Resolves a dialled string: a number, an extension of the account, or a user id.
-    async fn resolve(&self, account_id: &str, destination: &str) -> Result<Target, (ErrorCode, String)> {
-        let destination = destination.trim();
-        if destination.starts_with("user_") {
-            let exists: i64 =
-                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
-                    .bind(destination)
+/// Resolves a dialled string: a number, an extension of the account, or a user id.
+async fn resolve(
+    state: &AppState,
+    account_id: &str,
+    destination: &str,
+) -> Result<Target, (ErrorCode, String)> {
+    let destination = destination.trim();
+    if destination.starts_with("user_") {
+        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ? AND account_id = ?")
+            .bind(destination)
+            .bind(account_id)
+            .fetch_one(state.db_reader())
+            .await
+            .unwrap_or(0);
+        return if exists > 0 {
+            Ok(Target::User { user_id: destination.to_owned(), dialled: destination.to_owned() })
+        } else {
+            Err((ErrorCode::CallFailed, format!("no user {destination} in this account")))
+        };
+    }
+    match parse_destination(destination) {
+        None => Err((ErrorCode::InvalidMessage, format!("`{destination}` is not a number or extension"))),
+        Some(Destination::Number(number)) | Some(Destination::Emergency(number)) => {
+            Ok(Target::Number(number))
+        }
+        Some(Destination::Extension(extension)) => {
+            let target: Option<String> =
+                sqlx::query_scalar("SELECT target FROM extensions WHERE account_id = ? AND number = ?")
                     .bind(account_id)
-                    .fetch_one(self.state.db())
+                    .bind(&extension)
+                    .fetch_optional(state.db_reader())
                     .await
-                    .unwrap_or(0);
-            return if exists > 0 {
-                Ok(Target::User { user_id: destination.to_owned(), dialled: destination.to_owned() })
-            } else {
-                Err((ErrorCode::CallFailed, format!("no user {destination} in this account")))
-            };
-        }
-        match parse_destination(destination) {
-            None => Err((ErrorCode::InvalidMessage, format!("`{destination}` is not a number or extension"))),
-            Some(Destination::Number(number)) | Some(Destination::Emergency(number)) => {
-                Ok(Target::Number(number))
-            }
-            Some(Destination::Extension(extension)) => {
-                let target: Option<String> =
-                    sqlx::query_scalar("SELECT target FROM extensions WHERE account_id = ? AND number = ?")
-                        .bind(account_id)
-                        .bind(&extension)
-                        .fetch_optional(self.state.db())
-                        .await
-                        .ok()
-                        .flatten();
-                match target {
-                    Some(user_id) if user_id.starts_with("user_") => {
-                        Ok(Target::User { user_id, dialled: extension })
-                    }
-                    Some(target) => Ok(Target::Routed { target, dialled: extension }),
-                    None => Err((ErrorCode::CallFailed, format!("no extension {extension} in this account"))),
+                    .ok()
+                    .flatten();
+            match target {
+                Some(user_id) if user_id.starts_with("user_") => {
+                    Ok(Target::User { user_id, dialled: extension })
                 }
+                Some(target) => Ok(Target::Routed { target, dialled: extension }),
+                None => Err((ErrorCode::CallFailed, format!("no extension {extension} in this account"))),
             }
         }
     }
+}
 
+impl Actor {
     fn schedule(&self, call_id: &str, generation: u64, timer: Timer, delay: Duration) {
         let tx = self.tx.clone();
         let call_id = call_id.to_owned();
@@ -983,16 +1079,50 @@ impl Actor {
         });
     }
 
-    /// `call.create` (and the consult step of an attended transfer).
-    async fn create(
-        &mut self,
-        session: SessionId,
-        req_id: Option<String>,
-        destination: &str,
-        sdp: String,
-        caller_id: Option<String>,
-        consult_of: Option<String>,
-    ) {
+    /// Starts a `call.create` (or consult): its reads run in a task of their own (see [`Setup`]).
+    fn begin_setup(&mut self, session: SessionId, request: SetupRequest) {
+        let Some(entry) = self.sessions.get(&session) else { return };
+        let (user_id, account_id) = (entry.user_id.clone(), entry.account_id.clone());
+        self.next_setup += 1;
+        let id = self.next_setup;
+        let destination = request.destination.clone();
+        self.setups.entry(session).or_default().push_back(Setup { id, request, lookups: None });
+        let (state, tx) = (self.state.clone(), self.tx.clone());
+        tokio::spawn(async move {
+            let lookups = Lookups::read(&state, &account_id, &user_id, &destination).await;
+            let _ = tx.send(Input::SetupRead { setup: id, lookups });
+        });
+    }
+
+    /// A setup's reads are done: it and every setup of its session now ready in front of it
+    /// become calls (or refusals), in request order.
+    async fn setup_read(&mut self, id: u64, lookups: Lookups) {
+        // Found by id: the session may have been adopted by a newer one meanwhile.
+        let Some((session, setup)) = self
+            .setups
+            .iter_mut()
+            .find_map(|(session, setups)| Some((*session, setups.iter_mut().find(|s| s.id == id)?)))
+        else {
+            return;
+        };
+        setup.lookups = Some(lookups);
+        while let Some(setups) = self.setups.get_mut(&session) {
+            if setups.front().is_none_or(|setup| setup.lookups.is_none()) {
+                break;
+            }
+            let Some(Setup { request, lookups: Some(lookups), .. }) = setups.pop_front() else { break };
+            if setups.is_empty() {
+                self.setups.remove(&session);
+            }
+            self.create(session, request, lookups).await;
+        }
+    }
+
+    /// `call.create` (and the consult step of an attended transfer), its reads done.
+    async fn create(&mut self, session: SessionId, request: SetupRequest, lookups: Lookups) {
+        let SetupRequest { req_id, destination, sdp, caller_id, consult_of } = request;
+        let destination = destination.as_str();
+        let Lookups { target, me, callee } = lookups;
         let Some(entry) = self.sessions.get(&session) else { return };
         let (user_id, account_id) = (entry.user_id.clone(), entry.account_id.clone());
         let pstn_blocked = entry.pstn_blocked;
@@ -1003,7 +1133,7 @@ impl Actor {
             );
             return;
         }
-        let target = match self.resolve(&account_id, destination).await {
+        let target = match target {
             Ok(target) => target,
             Err((code, message)) => {
                 self.send(session, error_frame(code, message, req_id, None));
@@ -1027,7 +1157,6 @@ impl Actor {
             );
             return;
         }
-        let me = self.user_info(&user_id).await;
         let now = self.now();
         let call_id = ids::new_id("call", now);
         let endpoint = format!("{user_id}-wrtc");
@@ -1038,9 +1167,8 @@ impl Actor {
                 None,
                 Far::Sim { behaviour: Behaviour::for_number(number), answered: false },
             ),
-            Target::User { user_id: callee, dialled } => {
-                let info = self.user_info(callee).await;
-                ("internal", dialled.clone(), info.name, Far::Nobody)
+            Target::User { dialled, .. } => {
+                ("internal", dialled.clone(), callee.and_then(|info| info.name), Far::Nobody)
             }
             Target::Routed { dialled, .. } => ("internal", dialled.clone(), None, Far::Nobody),
         };
@@ -1062,11 +1190,11 @@ impl Actor {
             to_label,
             did: None,
         };
-        cdr::insert(&self.state, &facts, Some(destination), now).await;
-        cdr::publish(&self.state, &facts, "call.initiated", json!({ "dial_string": destination })).await;
+        self.journal.insert(&facts, Some(destination), now);
+        self.journal.publish(&facts, "call.initiated", json!({ "dial_string": destination }));
         if let Far::Sim { behaviour: Behaviour::Fails, .. } = far {
             // §15: fails at once with `call_failed`, before any call frame.
-            cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
+            self.journal.ended(&facts, now, Outcome::Failed);
             self.send(
                 session,
                 error_frame(ErrorCode::CallFailed, format!("{to_number} cannot be reached"), req_id, None),
@@ -1299,7 +1427,7 @@ impl Actor {
             );
         }
         tracing::debug!(%call_id, %leg, "far end answered");
-        cdr::answered(&self.state, &facts, now).await;
+        self.journal.answered(&facts, now);
         if behaviour == Behaviour::HangsUp {
             self.schedule(call_id, generation, Timer::FarHangup, self.timers.far_hangup_after);
         }
@@ -1409,11 +1537,11 @@ impl Actor {
         let generation = call.bump();
         self.calls.insert(call_id.clone(), call);
         if routed.is_none() {
-            cdr::insert(&self.state, &facts, Some(dialled), now).await;
-            cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+            self.journal.insert(&facts, Some(dialled), now);
+            self.journal.publish(&facts, "call.incoming", json!({}));
         }
         self.offer_to_sessions(&call_id, sessions).await;
-        cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
+        self.journal.publish(&facts, "call.ringing", json!({}));
         if routed.is_none() {
             // A routed leg rings as long as its routing step says (the routed call's timer).
             self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
@@ -1510,7 +1638,7 @@ impl Actor {
             ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
         );
         if let (Some(row), Some(user)) = (&routed, &facts.user_id) {
-            cdr::assign_user(&self.state, row, user).await;
+            self.journal.assign_user(row, user);
         }
         match (kind, far) {
             (Kind::ClickToCall, Far::Sim { .. }) => {
@@ -1518,7 +1646,7 @@ impl Actor {
                 self.start_far_end(call_id).await;
             }
             (_, Far::Leg(other_id)) => {
-                cdr::answered(&self.state, &facts, now).await;
+                self.journal.answered(&facts, now);
                 if let Some(caller) = self.calls.get_mut(&other_id)
                     && caller.routes.is_some()
                 {
@@ -1529,7 +1657,7 @@ impl Actor {
                 self.apply_media(call_id).await;
             }
             (_, Far::Sim { .. }) => {
-                cdr::answered(&self.state, &facts, now).await;
+                self.journal.answered(&facts, now);
                 self.apply_media(call_id).await;
             }
             (_, Far::Nobody) => {
@@ -1616,7 +1744,7 @@ impl Actor {
                     ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
                 );
             }
-            cdr::answered(&self.state, &facts, now).await;
+            self.journal.answered(&facts, now);
         }
         self.apply_media(call_id).await;
     }
@@ -1756,7 +1884,7 @@ impl Actor {
         }
         // A routed leg that was never answered leaves the routed call's row to the walk.
         if call.routed.is_none() || call.answered_at.is_some() {
-            cdr::ended(&self.state, &call.facts, now, outcome).await;
+            self.journal.ended(&call.facts, now, outcome);
         }
         if let Some(user) = &call.facts.user_id {
             self.presence_changed(user);
@@ -1810,13 +1938,11 @@ impl Actor {
             }
         };
         let Some(facts) = self.calls.get(call_id).map(|call| call.facts.clone()) else { return };
-        cdr::publish(
-            &self.state,
+        self.journal.publish(
             &facts,
             "call.transfer",
             json!({ "transfer_type": "blind", "transferred_to": destination, "related_call_id": moved }),
-        )
-        .await;
+        );
         self.end_call(call_id, EndReason::Transferred, Outcome::Completed, None).await;
     }
 
@@ -1945,7 +2071,9 @@ impl Actor {
         if self.calls.get(call_id).is_some_and(|call| !call.held_local) {
             self.set_hold(call_id, true).await;
         }
-        self.create(session, req_id, &destination, sdp, None, Some(call_id.to_owned())).await;
+        let request =
+            SetupRequest { req_id, destination, sdp, caller_id: None, consult_of: Some(call_id.to_owned()) };
+        self.begin_setup(session, request);
     }
 
     async fn complete_transfer(&mut self, session: SessionId, req_id: Option<String>, call_id: &str) {
@@ -1991,13 +2119,10 @@ impl Actor {
             }
         }
         if let Some(facts) = self.calls.get(call_id).map(|c| c.facts.clone()) {
-            cdr::publish(
-                &self.state,
-                &facts,
+            self.journal.publish(&facts,
                 "call.transfer",
                 json!({ "transfer_type": "attended", "transferred_to": self.calls.get(&consult).and_then(|c| c.facts.to_number.clone()), "related_call_id": consult }),
-            )
-            .await;
+            );
         }
         self.end_call(call_id, EndReason::Transferred, Outcome::Completed, None).await;
         self.end_call(&consult, EndReason::Transferred, Outcome::Completed, None).await;
@@ -2048,7 +2173,7 @@ impl Actor {
         let sessions = self.live_sessions_of(&request.user_id);
         if sessions.is_empty() {
             // rest.md §13.2 [open]: no reachable endpoint → ends at once, failed.
-            cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
+            self.journal.ended(&facts, now, Outcome::Failed);
             return;
         }
         let call = Call {
@@ -2075,7 +2200,7 @@ impl Actor {
         self.calls.insert(request.call_id.clone(), call);
         let call_id = request.call_id.clone();
         self.offer_to_sessions(&call_id, sessions).await;
-        cdr::publish(&self.state, &facts, "call.ringing", json!({})).await;
+        self.journal.publish(&facts, "call.ringing", json!({}));
         let generation = self.calls.get_mut(&call_id).map(Call::bump).unwrap_or_default();
         self.schedule(&call_id, generation, Timer::RingTimeout, self.timers.ring_timeout);
         self.presence_changed(&request.user_id);
@@ -2124,8 +2249,11 @@ impl Actor {
             to_label: info.name.clone(),
             did: None,
         };
-        cdr::insert(&self.state, &facts, Some(&to), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        self.journal.insert(&facts, Some(&to), now);
+        self.journal.publish(&facts, "call.incoming", json!({}));
+        // The simulated scenario's later writes go through the journal too, so they land after
+        // the row's insert above.
+        let journal = self.journal.clone();
         let state = self.state.clone();
         let ring = request.ring;
         let talk = request.talk;
@@ -2134,19 +2262,19 @@ impl Actor {
             match outcome {
                 TestOutcome::Busy => {
                     let now = state.clock().now_ms();
-                    cdr::ended(&state, &facts, now, Outcome::Busy).await;
+                    journal.ended(&facts, now, Outcome::Busy);
                 }
                 TestOutcome::NoAnswer => {
-                    cdr::publish(&state, &facts, "call.ringing", json!({})).await;
+                    journal.publish(&facts, "call.ringing", json!({}));
                     tokio::time::sleep(ring.unwrap_or(Duration::from_secs(20))).await;
                     let now = state.clock().now_ms();
-                    cdr::ended(&state, &facts, now, Outcome::NoAnswer).await;
+                    journal.ended(&facts, now, Outcome::NoAnswer);
                 }
                 TestOutcome::Answered | TestOutcome::Voicemail => {
-                    cdr::publish(&state, &facts, "call.ringing", json!({})).await;
+                    journal.publish(&facts, "call.ringing", json!({}));
                     tokio::time::sleep(ring.unwrap_or(Duration::from_secs(3))).await;
                     let now = state.clock().now_ms();
-                    cdr::answered(&state, &facts, now).await;
+                    journal.answered(&facts, now);
                     let default_talk = if outcome == TestOutcome::Voicemail { 8 } else { 10 };
                     tokio::time::sleep(talk.unwrap_or(Duration::from_secs(default_talk))).await;
                     let now = state.clock().now_ms();
@@ -2155,7 +2283,7 @@ impl Actor {
                     } else {
                         Outcome::Completed
                     };
-                    cdr::ended(&state, &facts, now, end).await;
+                    journal.ended(&facts, now, end);
                 }
             }
         });
@@ -2181,7 +2309,7 @@ impl Actor {
                 if bursts {
                     let _ = self.media.play_dtmf_tone(leg, digit, 150).await;
                 }
-                cdr::digits(&self.state, &row, &digits).await;
+                self.journal.digits(&row, &digits);
             }
             MediaEvent::Disconnected { leg } => {
                 let Some(call_id) = self.legs.remove(&leg) else { return };

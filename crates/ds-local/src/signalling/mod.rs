@@ -10,7 +10,7 @@
 //! - [`hub`]: one task owning every live call and session registration, driving the ds-media
 //!   engine (answer/offer, sources, bridges) and the timers of simulated far ends;
 //! - [`far_end`]: which behaviour a dialled number gets (§15);
-//! - [`cdr`]: CallLog writes and `call.*` events;
+//! - [`cdr`]: CallLog writes and `call.*` events, which the hub queues on one ordered writer task;
 //! - [`test_helpers`]: `POST /v1/test_helpers/calls` (rest.md §18.1).
 //!
 //! [`attach`] starts the media engine and the hub and plugs them into an [`AppState`]; without

@@ -23,7 +23,7 @@ use super::voice_app::AppCall;
 use super::{Actor, Far, Input, Ring};
 use crate::ids;
 use crate::routing;
-use crate::signalling::cdr::{self, Facts, Outcome};
+use crate::signalling::cdr::{Facts, Outcome};
 use crate::signalling::far_end::Behaviour;
 use crate::voicemail::{self, NewVoicemail};
 use ds_media::Recording;
@@ -141,9 +141,9 @@ impl Actor {
     ) -> String {
         let now = self.now();
         let call_id = ids::new_id("call", now);
-        let reply = move |id: &str| {
-            let _ = reply.send(id.to_owned());
-        };
+        // The id promises a row: the answer waits for the journal to have written it.
+        let journal = self.journal.clone();
+        let reply = move |id: &str| journal.reply(reply, id.to_owned());
         let mut facts = Facts {
             call_id: call_id.clone(),
             account_id: request.account_id.clone(),
@@ -165,31 +165,31 @@ impl Actor {
             Ok(Dispatch::Dropped { did, outcome }) => {
                 // rest.md §6.3 [open]: rejected silently, no `call.incoming`.
                 facts.did = Some(did);
-                cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                self.journal.insert(&facts, Some(&request.to_number), now);
                 reply(&call_id);
-                cdr::ended(&self.state, &facts, now, Outcome::Walked(outcome)).await;
+                self.journal.ended(&facts, now, Outcome::Walked(outcome));
                 return call_id;
             }
             Ok(Dispatch::UnknownNumber { outcome }) => {
-                cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                self.journal.insert(&facts, Some(&request.to_number), now);
                 reply(&call_id);
-                cdr::ended(&self.state, &facts, now, Outcome::Walked(outcome)).await;
+                self.journal.ended(&facts, now, Outcome::Walked(outcome));
                 return call_id;
             }
             Err(error) => {
                 tracing::warn!(%call_id, %error, "cannot read the routing configuration");
-                cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+                self.journal.insert(&facts, Some(&request.to_number), now);
                 reply(&call_id);
-                cdr::ended(&self.state, &facts, now, Outcome::Failed).await;
+                self.journal.ended(&facts, now, Outcome::Failed);
                 return call_id;
             }
         };
         facts.did = Some(did);
         // rest.md §17.5: `user` on call.incoming only when the DID routes straight to a user.
         facts.user_id = user;
-        cdr::insert(&self.state, &facts, Some(&request.to_number), now).await;
+        self.journal.insert(&facts, Some(&request.to_number), now);
         reply(&call_id);
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        self.journal.publish(&facts, "call.incoming", json!({}));
         let mut routed = Routed::new(facts, *walker, frozen_clock);
         routed.talk = request.talk;
         routed.voicemail = request.voicemail;
@@ -299,8 +299,8 @@ impl Actor {
             to_label: None,
             did: None,
         };
-        cdr::insert(&self.state, &facts, Some(dialled), now).await;
-        cdr::publish(&self.state, &facts, "call.incoming", json!({})).await;
+        self.journal.insert(&facts, Some(dialled), now);
+        self.journal.publish(&facts, "call.incoming", json!({}));
         let mut routed = Routed::new(facts, walker, frozen_clock);
         if let Some(leg) = party.leg {
             if let Some(call) = self.calls.get_mut(&leg) {
@@ -631,7 +631,7 @@ impl Actor {
     /// A media node answered the network leg (`answered_at` without `connected_at`).
     pub(super) async fn network_answer(&mut self, call_id: &str) {
         let now = self.now();
-        cdr::network_answered(&self.state, call_id, now).await;
+        self.journal.network_answered(call_id, now);
         self.connect_caller(call_id, Far::Nobody).await;
     }
 
@@ -743,7 +743,7 @@ impl Actor {
                 let with_app = routed.app.is_some();
                 if !with_app {
                     let now = self.now();
-                    cdr::answered(&self.state, &facts, now).await;
+                    self.journal.answered(&facts, now);
                 }
                 if self.caller_leg(call_id).is_some() {
                     // A softphone caller talks to the party until one of them hangs up.
@@ -806,22 +806,26 @@ impl Actor {
         self.finish_routed(call_id, Outcome::Walked(outcome)).await;
         let Some(mailbox) = mailbox else { return };
         let recording = recording.unwrap_or_default();
-        let created = voicemail::create(
-            &self.state,
-            NewVoicemail {
-                account_id: &facts.account_id,
-                owner: &mailbox,
-                call_id: Some(&facts.call_id),
-                from_number: &facts.from_number,
-                from_name: facts.from_name.as_deref(),
-                duration_seconds: (recording.duration_ms() / 1000) as i64,
-                audio: recording.to_wav(),
-            },
-        )
-        .await;
-        if let Err(error) = created {
-            tracing::warn!(%call_id, %error, "cannot store the voicemail");
-        }
+        // Through the journal: the message lands after the row's end, in the hub's order.
+        let call_id = call_id.to_owned();
+        self.journal.run(move |state| async move {
+            let created = voicemail::create(
+                &state,
+                NewVoicemail {
+                    account_id: &facts.account_id,
+                    owner: &mailbox,
+                    call_id: Some(&facts.call_id),
+                    from_number: &facts.from_number,
+                    from_name: facts.from_name.as_deref(),
+                    duration_seconds: (recording.duration_ms() / 1000) as i64,
+                    audio: recording.to_wav(),
+                },
+            )
+            .await;
+            if let Err(error) = created {
+                tracing::warn!(%call_id, %error, "cannot store the voicemail");
+            }
+        });
     }
 
     /// Ends the routed call: ringing legs stop, a connected leg hangs up, the row is written.
@@ -845,6 +849,6 @@ impl Actor {
             self.end_call(caller, reason, outcome, None).await;
         }
         let now = self.now();
-        cdr::ended(&self.state, &routed.facts, now, outcome).await;
+        self.journal.ended(&routed.facts, now, outcome);
     }
 }

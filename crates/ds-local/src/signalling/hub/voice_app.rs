@@ -33,7 +33,6 @@ use super::{Actor, Input};
 use crate::AppState;
 use crate::clock::iso;
 use crate::routing;
-use crate::signalling::cdr;
 use crate::voicemail::media_path;
 
 /// A `POST /v1/calls/{id}` action (rest.md §13.3), validated by REST.
@@ -231,20 +230,7 @@ impl Actor {
     ) -> Result<(), ControlError> {
         let Some(routed) = self.routed.get(call_id).filter(|routed| routed.facts.account_id == account_id)
         else {
-            let ended: Option<Option<String>> =
-                sqlx::query_scalar("SELECT status FROM calls WHERE id = ? AND account_id = ?")
-                    .bind(call_id)
-                    .bind(account_id)
-                    .fetch_optional(self.state.db())
-                    .await
-                    .ok()
-                    .flatten();
-            return Err(match ended {
-                Some(Some(_)) => ControlError::NotActive,
-                // Live calls that did not come through routing are not controllable here.
-                Some(None) => ControlError::NotControllable,
-                None => ControlError::NotFound,
-            });
+            return Err(not_routed(&self.state, account_id, call_id).await);
         };
         match action {
             ControlAction::Attach { url } => {
@@ -318,13 +304,11 @@ impl Actor {
             }
             routed.walker = walker;
         }
-        cdr::publish(
-            &self.state,
+        self.journal.publish(
             &facts,
             "call.transfer",
             json!({ "transfer_type": "blind", "transferred_to": target, "related_call_id": null }),
-        )
-        .await;
+        );
         Box::pin(self.perform(call_id, first)).await;
         Ok(())
     }
@@ -364,7 +348,7 @@ impl Actor {
         by_app: bool,
     ) {
         if !heard.is_empty() {
-            self.store_call_recording(call_id, account_id, &heard).await;
+            self.store_call_recording(call_id, account_id, &heard);
         }
         let Some(routed) = self.routed.get_mut(call_id) else { return };
         let Some(app) = routed.app.as_mut().filter(|app| app.stop.is_some()) else { return };
@@ -378,34 +362,58 @@ impl Actor {
         }
     }
 
-    async fn store_call_recording(&self, call_id: &str, account_id: &str, heard: &[u8]) {
+    /// Stores what the app heard and announces it, through the journal (after the call's
+    /// own writes, in the hub's order).
+    fn store_call_recording(&self, call_id: &str, account_id: &str, heard: &[u8]) {
         let recording = Recording::from_mulaw(heard);
-        let audio = recording.to_wav();
         let now = self.now();
-        let duration = (recording.duration_ms() / 1000) as i64;
-        let stored = sqlx::query(
-            "INSERT OR REPLACE INTO call_recordings (call_id, account_id, duration_seconds, audio, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(call_id)
-        .bind(account_id)
-        .bind(duration)
-        .bind(&audio)
-        .bind(now)
-        .execute(self.state.db())
-        .await;
-        if let Err(error) = stored {
-            tracing::warn!(%call_id, %error, "cannot store the call recording");
-            return;
-        }
-        let (url, expires) = media_path(call_id, now);
-        let data = json!({
-            "call_id": call_id, "download_url": url, "recording_url": url, "expires_at": iso(expires),
-            "duration_seconds": duration, "file_size_bytes": audio.len(),
+        let (call_id, account_id) = (call_id.to_owned(), account_id.to_owned());
+        self.journal.run(move |state| async move {
+            let audio = recording.to_wav();
+            let duration = (recording.duration_ms() / 1000) as i64;
+            let stored = sqlx::query(
+                "INSERT OR REPLACE INTO call_recordings (call_id, account_id, duration_seconds, audio, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&call_id)
+            .bind(&account_id)
+            .bind(duration)
+            .bind(&audio)
+            .bind(now)
+            .execute(state.db())
+            .await;
+            if let Err(error) = stored {
+                tracing::warn!(%call_id, %error, "cannot store the call recording");
+                return;
+            }
+            let (url, expires) = media_path(&call_id, now);
+            let data = json!({
+                "call_id": call_id, "download_url": url, "recording_url": url, "expires_at": iso(expires),
+                "duration_seconds": duration, "file_size_bytes": audio.len(),
+            });
+            if let Err(error) = state.events().publish(&account_id, "recording.available", data).await {
+                tracing::warn!(%call_id, %error, "cannot publish recording.available");
+            }
         });
-        if let Err(error) = self.state.events().publish(account_id, "recording.available", data).await {
-            tracing::warn!(%call_id, %error, "cannot publish recording.available");
-        }
+    }
+}
+
+/// Why `call_id` cannot be controlled when it is not walking through routing: its row says
+/// whether it ended, is live without routing, or does not exist in `account_id`.
+pub(super) async fn not_routed(state: &AppState, account_id: &str, call_id: &str) -> ControlError {
+    let ended: Option<Option<String>> =
+        sqlx::query_scalar("SELECT status FROM calls WHERE id = ? AND account_id = ?")
+            .bind(call_id)
+            .bind(account_id)
+            .fetch_optional(state.db())
+            .await
+            .ok()
+            .flatten();
+    match ended {
+        Some(Some(_)) => ControlError::NotActive,
+        // Live calls that did not come through routing are not controllable here.
+        Some(None) => ControlError::NotControllable,
+        None => ControlError::NotFound,
     }
 }
 
