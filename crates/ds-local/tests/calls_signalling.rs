@@ -576,3 +576,41 @@ async fn a_call_placed_just_before_its_socket_drops_is_restored_to_the_next_sess
         "{events:?}"
     );
 }
+
+#[tokio::test]
+async fn calls_read_right_after_their_frames_read_as_the_frames_say() {
+    // The hub writes call logs through a queue; REST reads wait for it, so a client reading a
+    // call as soon as `call.answered` or `call.ended` arrives never sees an older row, even with
+    // a burst of calls' writes still queued.
+    let world = World::start().await;
+    let mut alice = world.client(&world.alice).await;
+    let (call_id, peer) = dial(&mut alice, "+15005550001").await;
+    take_answer(&mut alice, &peer, &call_id).await;
+    alice.until(json!({ "type": "call.answered", "call_id": call_id })).await;
+    assert!(!world.call_log(&call_id).await["answered_at"].is_null(), "answered in the log at once");
+
+    // A burst: 30 calls to the silent number, each hung up as soon as it is trying.
+    let mut peers = Vec::new();
+    for n in 0..30 {
+        let (peer, offer) = Peer::offerer();
+        peers.push(peer);
+        let frame = json!({ "type": "call.create", "req_id": format!("burst_{n}"), "destination": "+15005550004", "sdp": offer });
+        alice.send(frame).await;
+    }
+    let mut burst = Vec::new();
+    for n in 0..30 {
+        let trying = alice.until(json!({ "type": "call.trying", "req_id": format!("burst_{n}") })).await;
+        let id = trying["call_id"].as_str().unwrap().to_owned();
+        alice.send(json!({ "type": "call.hangup", "call_id": id })).await;
+        burst.push(id);
+    }
+    alice.send(json!({ "type": "call.hangup", "call_id": call_id })).await;
+    for id in burst.iter().chain([&call_id]) {
+        alice.until(json!({ "type": "call.ended", "call_id": id })).await;
+    }
+    // Read at once, newest first (the writes queued last).
+    for id in [&call_id].into_iter().chain(burst.iter().rev()) {
+        let row = world.call_log(id).await;
+        assert!(!row["status"].is_null(), "ended in the log as soon as call.ended arrived: {row}");
+    }
+}

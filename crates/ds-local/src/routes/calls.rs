@@ -93,12 +93,21 @@ async fn scope(state: &AppState, caller: &Caller) -> Result<AccountScope, ApiErr
     caller.account(state, true).await
 }
 
+/// Read-your-writes for call logs: waits for the signalling hub's queued writes, so a row reads
+/// as the frames a client already received say (see `Hub::call_log_written`).
+async fn with_calls_written(state: &AppState) {
+    if let Some(hub) = state.signalling() {
+        hub.call_log_written().await;
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     params: Params,
 ) -> Result<Json<ListEnvelope<CallLog>>, ApiError> {
     let scope = scope(&state, &caller).await?;
+    with_calls_written(&state).await;
     let pager =
         Pager::new(state.db(), "/v1/calls", &params, "calls", "started_at", Some(&scope.account_id)).await?;
     let mut query = QueryBuilder::<Sqlite>::new(SELECT);
@@ -158,6 +167,7 @@ pub async fn get(
     params: Params,
 ) -> Result<Json<CallLog>, ApiError> {
     let scope = scope(&state, &caller).await?;
+    with_calls_written(&state).await;
     let mut query = QueryBuilder::<Sqlite>::new(SELECT);
     query.push_bind(scope.account_id.clone()).push(" AND c.id = ").push_bind(id.clone());
     if let Some(user) = &scope.user_id {

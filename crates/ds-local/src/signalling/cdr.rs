@@ -497,4 +497,27 @@ mod tests {
         ended(&state, &call, now, Outcome::Completed).await;
         assert_eq!(status(&state, "call_unlucky").await, (None, None));
     }
+
+    #[tokio::test]
+    async fn flush_waits_for_every_write_queued_before_it() {
+        let (state, _) = demo_state().await;
+        let journal = Journal::start(state);
+        // A slow write at the head of the queue, held until the test lets it go.
+        let (release, held) = oneshot::channel::<()>();
+        let (applied_tx, mut applied) = mpsc::unbounded_channel::<&str>();
+        let first = applied_tx.clone();
+        journal.run(move |_| async move {
+            let _ = held.await;
+            let _ = first.send("slow write");
+        });
+        let flushing = {
+            let journal = journal.clone();
+            tokio::spawn(async move { journal.flush().await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!flushing.is_finished(), "a flush does not pass a write queued before it");
+        release.send(()).unwrap();
+        flushing.await.unwrap();
+        assert_eq!(applied.try_recv().ok(), Some("slow write"), "the write was applied first");
+    }
 }

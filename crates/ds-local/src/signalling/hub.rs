@@ -230,6 +230,8 @@ pub struct CallSnapshot {
 #[derive(Clone)]
 pub struct Hub {
     tx: mpsc::UnboundedSender<Input>,
+    /// The hub's call-log writes, for REST reads that must see them ([`Hub::call_log_written`]).
+    journal: cdr::Journal,
     next_session: Arc<AtomicU64>,
     timers: Timers,
     media_addr: std::net::SocketAddr,
@@ -250,8 +252,9 @@ impl Hub {
         let (media, media_events) = MediaEngine::start_with(media_config)?;
         let media_addr = media.local_addr();
         let (tx, rx) = mpsc::unbounded_channel();
+        let journal = cdr::Journal::start(state.clone());
         let actor = Actor {
-            journal: cdr::Journal::start(state.clone()),
+            journal: journal.clone(),
             state,
             media,
             timers: timers.clone(),
@@ -267,7 +270,15 @@ impl Hub {
             next_setup: 0,
         };
         tokio::spawn(actor.run(rx, media_events));
-        Ok(Self { tx, next_session: Arc::new(AtomicU64::new(1)), timers, media_addr })
+        Ok(Self { tx, journal, next_session: Arc::new(AtomicU64::new(1)), timers, media_addr })
+    }
+
+    /// Resolves once every call-log write the hub queued so far is applied. REST reads of calls
+    /// await it first, so a client that saw `call.ended` (or `call.answered`) and then reads the
+    /// call finds the row ended (or answered): the hub queues a call's writes before its frames
+    /// leave, and the journal applies them a moment later.
+    pub async fn call_log_written(&self) {
+        self.journal.flush().await;
     }
 
     pub fn timers(&self) -> &Timers {
@@ -1417,6 +1428,8 @@ impl Actor {
         let facts = call.facts.clone();
         let kind = call.kind;
         self.apply_media(call_id).await;
+        // The row before the frame, as in `end_call`.
+        self.journal.answered(&facts, now);
         if kind == Kind::Outbound
             && first_answer
             && let Some(owner) = owner
@@ -1427,7 +1440,6 @@ impl Actor {
             );
         }
         tracing::debug!(%call_id, %leg, "far end answered");
-        self.journal.answered(&facts, now);
         if behaviour == Behaviour::HangsUp {
             self.schedule(call_id, generation, Timer::FarHangup, self.timers.far_hangup_after);
         }
@@ -1738,13 +1750,14 @@ impl Actor {
         }
         let facts = call.facts.clone();
         if first {
+            // The row before the frame, as in `end_call`.
+            self.journal.answered(&facts, now);
             if let Some(owner) = owner {
                 self.send(
                     owner,
                     ServerMessage::CallAnswered { call_id: call_id.to_owned(), answered_at: Some(iso(now)) },
                 );
             }
-            self.journal.answered(&facts, now);
         }
         self.apply_media(call_id).await;
     }
@@ -1854,6 +1867,12 @@ impl Actor {
         }
         let now = self.now();
         let duration = call.answered_at.map(|at| ((now - at).max(0) / 1000) as u64);
+        // Queued before the frames leave: a client that saw `call.ended` and reads the call
+        // finds it ended (REST reads wait for the journal, `Hub::call_log_written`).
+        // A routed leg that was never answered leaves the routed call's row to the walk.
+        if call.routed.is_none() || call.answered_at.is_some() {
+            self.journal.ended(&call.facts, now, outcome);
+        }
         if let Some(owner) = call.owner {
             self.send(
                 owner,
@@ -1881,10 +1900,6 @@ impl Actor {
         if let Some(leg) = call.media {
             self.legs.remove(&leg);
             let _ = self.media.close(leg).await;
-        }
-        // A routed leg that was never answered leaves the routed call's row to the walk.
-        if call.routed.is_none() || call.answered_at.is_some() {
-            self.journal.ended(&call.facts, now, outcome);
         }
         if let Some(user) = &call.facts.user_id {
             self.presence_changed(user);
