@@ -355,3 +355,28 @@ async fn reconnect_in_a_follower_softphone_reconnects_the_leader() {
     assert!(!follower.is_tab_leader(), "the follower still follows");
     leader.disconnect();
 }
+
+/// The parts read the locale untracked (so that per-call views do not pile up in the locale
+/// signal's subscriber list); a locale change must still reach every word, reactive ones
+/// included, because the softphone renders its parts anew.
+#[wasm_bindgen_test]
+async fn a_locale_change_reaches_the_reactive_words_too() {
+    let phone = PhoneHandle::new(PhoneOptions::new(base(), TokenProvider::Fixed("unused".into())));
+    let locale = RwSignal::new(Locale::En);
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: web_sys::HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let for_view = phone.clone();
+    let mount = leptos::mount::mount_to(root.clone(), move || {
+        view! { <Softphone phone=for_view locale=Signal::from(locale) /> }.into_any()
+    });
+    let ui = Mounted { root, phone, _mount: mount };
+    leptos::task::tick().await;
+    let english = ui.text("[data-testid=call-reason]");
+    assert!(!english.is_empty() && english != "Sin conexión", "{english}");
+    locale.set(Locale::Es);
+    leptos::task::tick().await;
+    assert_eq!(ui.text("[data-testid=call-reason]"), "Sin conexión");
+    assert_eq!(ui.text("[data-testid=status-chip]"), "Sin conexión");
+    assert!(ui.button("Llamar").is_some());
+}

@@ -706,6 +706,13 @@ impl PhoneHandle {
     pub fn debug_peer_state(&self, call: CallHandle) -> Option<String> {
         self.inner.media.peer_state(call)
     }
+
+    /// Test hook: how many calls the media layer still keeps anything for (peer connections,
+    /// setups in flight, ringback). Zero once every call has ended: a long-lived page must not
+    /// accumulate per-call state (benchmark figure 6).
+    pub fn debug_media_calls(&self) -> usize {
+        self.inner.media.calls_kept()
+    }
 }
 
 /// The first element of a short queue.

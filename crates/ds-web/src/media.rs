@@ -86,8 +86,11 @@ type EventClosure = Closure<dyn FnMut(Event)>;
 
 pub(crate) struct Media {
     calls: RefCell<CallMap<CallMedia>>,
-    /// Calls closed while their setup was still awaiting the browser.
-    closed: RefCell<CallMap<()>>,
+    /// Calls whose setup (microphone, peer connection, SDP) is still awaiting the browser, and
+    /// whether each was closed meanwhile (`true`): the setup then stops quietly. An entry lives
+    /// only as long as its setup, so the table holds at most the calls being set up right now.
+    /// (It used to remember every closed call for good: one entry per call, for the page's life.)
+    setting_up: RefCell<CallMap<bool>>,
     audio: RefCell<Option<HtmlAudioElement>>,
     remote_mix: RefCell<Option<MediaStream>>,
     ringback: RefCell<CallMap<()>>,
@@ -249,7 +252,7 @@ impl Media {
     pub(crate) fn new() -> Media {
         Media {
             calls: RefCell::new(CallMap::new()),
-            closed: RefCell::new(CallMap::new()),
+            setting_up: RefCell::new(CallMap::new()),
             audio: RefCell::new(None),
             remote_mix: RefCell::new(None),
             ringback: RefCell::new(CallMap::new()),
@@ -280,6 +283,16 @@ impl Media {
         let calls = self.calls.borrow();
         let pc = &calls.get(&call)?.pc;
         read_string(pc.as_ref(), "connectionState")
+    }
+
+    /// Calls with any media state kept (test hook: zero when no call is live or being set up).
+    pub(crate) fn calls_kept(&self) -> usize {
+        let mut handles: Vec<CallHandle> = self.calls.borrow().keys().copied().collect();
+        handles.extend(self.setting_up.borrow().keys().copied());
+        handles.extend(self.ringback.borrow().keys().copied());
+        handles.sort_unstable_by_key(|h| h.0);
+        handles.dedup();
+        handles.len()
     }
 
     /// The label of the microphone track a call is sending (test and diagnostics hook).
@@ -413,23 +426,29 @@ impl Inner {
     pub(crate) fn media_request(self: &Rc<Self>, request: MediaRequest) {
         match request {
             MediaRequest::CreateOffer { call } => {
+                self.media.setting_up.borrow_mut().insert(call, false);
                 let inner = self.clone();
                 spawn_local(async move {
-                    match inner.create_sdp(call, None).await {
+                    let result = inner.create_sdp(call, None).await;
+                    let closed = inner.media.setting_up.borrow_mut().remove(&call).unwrap_or(false);
+                    match result {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::OfferCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
+                        Err(_) if closed => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
             }
             MediaRequest::CreateAnswerFor { call, offer } => {
+                self.media.setting_up.borrow_mut().insert(call, false);
                 let inner = self.clone();
                 spawn_local(async move {
-                    match inner.create_sdp(call, Some(offer)).await {
+                    let result = inner.create_sdp(call, Some(offer)).await;
+                    let closed = inner.media.setting_up.borrow_mut().remove(&call).unwrap_or(false);
+                    match result {
                         Ok(Some(sdp)) => inner.media_event(MediaEvent::AnswerCreated { call, sdp }),
                         Ok(None) => {}
-                        Err(_) if inner.media.closed.borrow().contains_key(&call) => {}
+                        Err(_) if closed => {}
                         Err((code, message)) => inner.media_event(MediaEvent::Failed { call, code, message }),
                     }
                 });
@@ -464,9 +483,11 @@ impl Inner {
                     }
                     media.close();
                 }
-                // Remembered for good (handles are never reused): a setup still awaiting the
-                // browser sees it and stops quietly.
-                self.media.closed.borrow_mut().insert(call, ());
+                // A setup still awaiting the browser sees this and stops quietly; it removes the
+                // entry itself when it returns, so nothing is kept per ended call.
+                if let Some(closed) = self.media.setting_up.borrow_mut().get_mut(&call) {
+                    *closed = true;
+                }
                 self.quality.borrow_mut().remove(&call);
                 if self.media.calls.borrow().is_empty() {
                     self.media.stop_stats();
@@ -528,7 +549,7 @@ impl Inner {
             }
             Err(error) => return Err(error),
         };
-        if self.media.closed.borrow().contains_key(&call) {
+        if self.media.setting_up.borrow().get(&call) == Some(&true) {
             stop_stream(&mic);
             return Ok(None);
         }

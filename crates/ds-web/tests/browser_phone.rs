@@ -122,6 +122,29 @@ async fn echo_call_plays_inbound_audio_with_energy() {
     assert!(test.errors().is_empty(), "{:?}", test.errors());
 }
 
+/// A long-lived page (figure 6 makes 100 calls in one) must not keep anything per ended call,
+/// including for calls hung up while their microphone and peer connection were still being set
+/// up (the media layer used to remember every such call for the page's life).
+#[wasm_bindgen_test]
+async fn ended_calls_leave_no_media_state_behind_even_when_hung_up_during_setup() {
+    let (alice, _) = demo_user("Alice").await;
+    let test = TestPhone::connected(TokenProvider::Fixed(mint_token(&alice, None).await)).await;
+    for _ in 0..3 {
+        // Hung up in the same turn as the dial: the setup is still awaiting getUserMedia.
+        let call = test.phone.dial(ECHO).expect("the core accepts the destination");
+        test.phone.command(Command::Hangup { call });
+        let phone = test.phone.clone();
+        wait_for("the call to end", 10_000.0, || phone.call(call).is_none()).await;
+        wait_for("the aborted setup to finish", 10_000.0, || phone.debug_media_calls() == 0).await;
+        assert_eq!(test.phone.debug_peer_state(call), None);
+    }
+    let call = test.echo_call_with_audio().await;
+    assert_eq!(test.phone.debug_media_calls(), 1, "the live call's media is kept while it runs");
+    test.hang_up(call).await;
+    assert_eq!(test.phone.debug_media_calls(), 0);
+    assert!(test.errors().is_empty(), "{:?}", test.errors());
+}
+
 #[wasm_bindgen_test]
 async fn dtmf_sent_to_the_ivr_is_recorded_on_the_call_log() {
     let (alice, account) = demo_user("Alice").await;

@@ -35,7 +35,7 @@ fn find(ctx: SoftphoneCtx, handle: CallHandle) -> Option<CallInfo> {
 #[component]
 fn Caller(call: Memo<Option<CallInfo>>) -> impl IntoView {
     let ctx = expect_context::<SoftphoneCtx>();
-    let primary = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
+    let primary = move || call.read().as_ref().map(|c| caller_primary(ctx.lang(), c));
     let secondary = move || {
         call.read()
             .as_ref()
@@ -61,14 +61,14 @@ pub fn IncomingStack(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.lang(), c));
             let answering = move || call.read().as_ref().is_some_and(|c| c.answering || c.ending);
             view! {
                 <li class="ds-incoming-card" part="incoming-card" data-testid="incoming-card">
                     <Caller call=call />
                     <p class="ds-call-state">
                         {move || {
-                            call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))
+                            call.read().as_ref().map(|c| state_text(ctx.lang(), call_state_kind(c)))
                         }}
                     </p>
                     <div class="ds-actions">
@@ -121,7 +121,7 @@ fn control_button(
     // Concrete (not generic) parameters: one copy of this button's code serves all four.
     let control = move || controls.read().as_ref().map(|c| pick(c).clone());
     let disabled = move || control().is_none_or(|c| !c.enabled);
-    let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.locale.get(), why));
+    let title = move || control().and_then(|c| c.why).map(|why| disabled_text(ctx.lang(), why));
     view! {
         <button
             type="button"
@@ -295,7 +295,7 @@ pub fn InCall(
                 }
                 data-testid="call-state"
             >
-                <span>{move || kind().map(|k| state_text(ctx.locale.get(), k))}</span>
+                <span>{move || kind().map(|k| state_text(ctx.lang(), k))}</span>
                 " "
                 <span class="ds-timer" role="timer">{reactive(timer)}</span>
             </p>
@@ -344,17 +344,17 @@ pub fn HeldCards(
         .into_iter()
         .map(|handle| {
             let call = Memo::new(move |_| find(ctx, handle));
-            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.locale.get(), c));
+            let who = move || call.read().as_ref().map(|c| caller_primary(ctx.lang(), c));
             let can_switch = move || {
                 call.read().as_ref().is_some_and(|c| {
-                        c.phase == CallPhase::Held && call_state_kind(c) == CallStateKind::OnHold
-                    })
+                    c.phase == CallPhase::Held && call_state_kind(c) == CallStateKind::OnHold
+                })
             };
             view! {
                 <li class="ds-held-card" data-testid="held-card">
                     <span class="ds-caller">{reactive(who)}</span>
                     <span class="ds-call-state">
-                        {move || call.read().as_ref().map(|c| state_text(ctx.locale.get(), call_state_kind(c)))}
+                        {move || call.read().as_ref().map(|c| state_text(ctx.lang(), call_state_kind(c)))}
                     </span>
                     <button
                         type="button"

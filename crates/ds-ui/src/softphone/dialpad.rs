@@ -48,7 +48,7 @@ pub fn Dialpad() -> impl IntoView {
     let notice = RwSignal::new(None);
     let busy = move || dial_busy(&state.calls.read());
     let verdict = move || can_place_call(state.status.get(), &destination.read(), busy());
-    let reason = move || verdict().err().map(|why| cannot_call_text(ctx.locale.get(), &why));
+    let reason = move || verdict().err().map(|why| cannot_call_text(ctx.lang(), &why));
     let reason_id = ctx.id("call-reason");
     let notice_id = ctx.id("dial-notice");
     let set_from_raw = move |raw: &str| {
@@ -112,7 +112,7 @@ pub fn Dialpad() -> impl IntoView {
                 </button>
             </div>
             <p class="ds-hint" id=notice_id aria-live="polite">
-                {move || notice.get().map(|n| dial_notice_text(ctx.locale.get(), n))}
+                {move || notice.get().map(|n| dial_notice_text(ctx.lang(), n))}
             </p>
             <Keys label=ctx.t(Text::DialPad) on_key=on_key />
             <button

@@ -254,7 +254,7 @@ fn AddressForm() -> impl IntoView {
                         aria-describedby=error_id.clone()
                     />
                     <p class="ds-hint" id=error_id>
-                        {move || problem().map(|p| address_problem_text(ctx.locale.get(), field, p))}
+                        {move || problem().map(|p| address_problem_text(ctx.lang(), field, p))}
                     </p>
                 </div>
             }

@@ -58,7 +58,7 @@ pub fn QualityIndicator() -> impl IntoView {
     };
     let details_id = ctx.id("quality");
     let level = move || report().map(|r| quality_level(r.mos, r.one_way_audio));
-    let word = move || level().map(|l| quality_text(ctx.locale.get(), l)).unwrap_or_default();
+    let word = move || level().map(|l| quality_text(ctx.lang(), l)).unwrap_or_default();
     let key = move || match level() {
         Some(QualityLevel::Good) | None => "good",
         Some(QualityLevel::Fair) => "fair",
@@ -124,7 +124,7 @@ pub fn ErrorChip() -> impl IntoView {
     };
     reactive(move || {
         shown().map(|(kind, detail)| {
-            let locale = ctx.locale.get();
+            let locale = ctx.lang();
             // The core's own English sentences for refused actions are already plain words.
             let words = if kind == ErrorKind::InvalidNumber && locale == Locale::En {
                 detail.clone()
@@ -193,7 +193,7 @@ pub fn EndedNotice() -> impl IntoView {
             let summary = end_summary(&call);
             view! {
                 <p class="ds-ended" role="status" data-testid="end-reason">
-                    {move || end_text(ctx.locale.get(), summary)}
+                    {move || end_text(ctx.lang(), summary)}
                 </p>
             }
             .into_any()
