@@ -8,7 +8,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use ds_core::view_model::ConnectionStatus;
 use ds_core::{Direction, PhoneEvent};
 use ds_ui::i18n::Locale;
 use ds_web::{CallMap, DriverEvent, PhoneHandle, PhoneOptions, Subscription, VecMap};
@@ -100,17 +99,6 @@ fn release(api_base: &str, source: &TokenSource) {
     }
 }
 
-fn status_name(status: ConnectionStatus) -> &'static str {
-    match status {
-        ConnectionStatus::Idle => "idle",
-        ConnectionStatus::Connecting => "connecting",
-        ConnectionStatus::Connected => "connected",
-        ConnectionStatus::Reconnecting { .. } => "reconnecting",
-        ConnectionStatus::Disconnected => "disconnected",
-        ConnectionStatus::Error => "error",
-    }
-}
-
 fn js_opt(value: Option<&str>) -> JsValue {
     value.map_or(JsValue::NULL, JsValue::from_str)
 }
@@ -122,7 +110,7 @@ fn emit_phone_events(host: web_sys::HtmlElement, phone: &PhoneHandle) -> Subscri
         let DriverEvent::Phone(event) = event else { return };
         match event {
             PhoneEvent::ConnectionChanged(status) => {
-                let detail = detail(&[("status", status_name(*status).into())]);
+                let detail = detail(&[("status", ds_web::status_name(*status).into())]);
                 emit(&host, "ds-connection-change", &detail, false);
             }
             PhoneEvent::CallAdded(call) if call.direction == Direction::Inbound => {

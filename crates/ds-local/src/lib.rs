@@ -284,14 +284,17 @@ async fn open_database(data_dir: Option<&PathBuf>) -> Result<SqlitePool, StartEr
     }
     .foreign_keys(true)
     .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
+    Ok(kept_pool(1).connect_with(options).await?)
+}
+
+/// What both pools share: their connections open at start and live as long as the process (an
+/// in-memory database lives exactly as long as its connection).
+fn kept_pool(max_connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
         .min_connections(1)
         .idle_timeout(None)
         .max_lifetime(None)
-        .connect_with(options)
-        .await?;
-    Ok(pool)
 }
 
 /// The read-only pool behind [`AppState::db_reader`]: a few connections to the same file, each
@@ -302,14 +305,7 @@ async fn open_readers(data_dir: Option<&PathBuf>, db: &SqlitePool) -> Result<Sql
         .filename(dir.join("ds-local.sqlite3"))
         .pragma("query_only", "ON")
         .busy_timeout(Duration::from_secs(5));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(READERS)
-        .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(options)
-        .await?;
-    Ok(pool)
+    Ok(kept_pool(READERS).connect_with(options).await?)
 }
 
 /// Reading connections: enough for the two cores this runs on plus a slow read or two.

@@ -286,15 +286,18 @@ async fn a_call_waiting_answer_holds_the_current_call_and_the_held_card_switches
     }
 }
 
-/// Two multi-tab phones of one user in one page elect one leader, as two tabs do (Web Locks and
-/// `BroadcastChannel` work between objects of one document too).
-#[wasm_bindgen_test]
-async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_commands_there() {
-    let (alice, _) = demo_user("Alice").await;
-    let token = mint_token(&alice, None).await;
+/// Two multi-tab phones of `user` in one page, as two tabs: the first leads and connects, the
+/// second follows with a softphone mounted on it, showing the leader's connection. (Web Locks and
+/// `BroadcastChannel` work between objects of one document too.)
+async fn leader_and_follower_softphone(
+    user: &str,
+    auto_reconnect: bool,
+) -> (PhoneHandle, PhoneHandle, Mounted) {
+    let token = mint_token(user, None).await;
     let multi_tab = || {
         let mut options = PhoneOptions::new(base(), TokenProvider::Fixed(token.clone()));
         options.multi_tab = true;
+        options.auto_reconnect = auto_reconnect;
         PhoneHandle::new(options)
     };
     let leader = multi_tab();
@@ -307,6 +310,13 @@ async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_comma
     let ui = mount_softphone(follower.clone(), Locale::En, None);
     follower.connect().await.expect("the token provider answers");
     ui.wait_text("the leader's status", "[data-testid=status-chip]", "Connected").await;
+    (leader, follower, ui)
+}
+
+#[wasm_bindgen_test]
+async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_commands_there() {
+    let (alice, _) = demo_user("Alice").await;
+    let (leader, follower, ui) = leader_and_follower_softphone(&alice, true).await;
     assert!(!follower.is_tab_leader(), "one leader per user");
     assert_eq!(ui.text(".ds-tab-note"), "Shared with your other tab, which plays the audio");
     assert!(ui.find(".ds-devices").is_none(), "the audio devices are the leader's");
@@ -327,24 +337,8 @@ async fn a_follower_softphone_says_so_shows_the_leaders_call_and_sends_its_comma
 async fn reconnect_in_a_follower_softphone_reconnects_the_leader() {
     // A user of its own: the tab group is per user, and other tests here sign in as Alice.
     let (user, _) = fresh_user("Two Tabs Reconnect").await;
-    let token = mint_token(&user, None).await;
-    let multi_tab = || {
-        let mut options = PhoneOptions::new(base(), TokenProvider::Fixed(token.clone()));
-        options.multi_tab = true;
-        // Without automatic reconnection a lost socket stays lost until someone asks.
-        options.auto_reconnect = false;
-        PhoneHandle::new(options)
-    };
-    let leader = multi_tab();
-    leader.connect().await.expect("the token provider answers");
-    wait_for("the first phone to lead and connect", 15_000.0, || {
-        leader.is_tab_leader() && leader.status() == ConnectionStatus::Connected
-    })
-    .await;
-    let follower = multi_tab();
-    let ui = mount_softphone(follower.clone(), Locale::En, None);
-    follower.connect().await.expect("the token provider answers");
-    ui.wait_text("the leader's status", "[data-testid=status-chip]", "Connected").await;
+    // Without automatic reconnection a lost socket stays lost until someone asks.
+    let (leader, follower, ui) = leader_and_follower_softphone(&user, false).await;
 
     assert!(leader.debug_drop_socket(), "the leader had a socket");
     wait_for("the follower to offer Reconnect", 15_000.0, || ui.button("Reconnect").is_some()).await;

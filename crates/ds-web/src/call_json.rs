@@ -10,7 +10,8 @@ use ds_protocol::signalling::{EndReason, HeldBy};
 
 use crate::quality::QualityReport;
 
-pub(crate) fn status_name(status: ConnectionStatus) -> &'static str {
+/// The status's name in the JS API and the elements' `ds-connection-change` detail.
+pub fn status_name(status: ConnectionStatus) -> &'static str {
     match status {
         ConnectionStatus::Idle => "idle",
         ConnectionStatus::Connecting => "connecting",

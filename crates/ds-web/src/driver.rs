@@ -625,6 +625,14 @@ impl PhoneHandle {
         }
     }
 
+    /// The signed-in user (in a follower tab, the tab group's user), without copying a snapshot.
+    pub fn user_id(&self) -> Option<String> {
+        match self.follower_tabs() {
+            Some(tabs) => Some(tabs.user_id().to_owned()),
+            None => self.inner.phone.borrow().user_id(),
+        }
+    }
+
     /// Everything the UI draws (in a follower tab: the leader's calls and status).
     pub fn snapshot(&self) -> PhoneSnapshot {
         let quality = self.inner.quality.borrow().clone();

@@ -153,7 +153,7 @@ impl PhoneHandle {
     /// phone re-authenticate with it (at once, or when the last call ends). In a follower tab
     /// the leader does it.
     pub fn use_emergency_address(&self, id: Option<String>) {
-        if let Some(user) = self.snapshot().user_id {
+        if let Some(user) = self.user_id() {
             store_address_id(&user, id.as_deref());
         }
         self.command(Command::SetEmergencyAddress { id });
@@ -191,7 +191,7 @@ impl PhoneHandle {
     pub fn forget_refused_emergency_address(&self, error: &PhoneError) {
         if error.code == PhoneErrorCode::EmergencyAddressRequired
             && self.emergency_address_id().is_none()
-            && let Some(user) = self.snapshot().user_id
+            && let Some(user) = self.user_id()
         {
             store_address_id(&user, None);
         }

@@ -324,7 +324,7 @@ impl DialStackPhone {
 
     #[wasm_bindgen(getter, js_name = userId)]
     pub fn user_id(&self) -> Option<String> {
-        self.phone.snapshot().user_id
+        self.phone.user_id()
     }
 
     /// The live calls.

@@ -20,6 +20,7 @@ pub mod tabs;
 mod tokens;
 mod vec_map;
 
+pub use call_json::status_name;
 pub use driver::{DriverEvent, PhoneHandle, PhoneOptions, PhoneSnapshot, Subscription, WeakPhoneHandle};
 pub use emergency::EmergencyAddresses;
 pub use events::{
